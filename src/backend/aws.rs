@@ -1,0 +1,1 @@
+//! The AWS backend on aws-sdk-kms. STUB.

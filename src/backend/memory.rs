@@ -1,0 +1,1 @@
+//! The in-memory KMS: the strict reference backend. STUB.

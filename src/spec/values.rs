@@ -1,0 +1,149 @@
+//! Newtypes for the ranged and constrained values of a key spec, with AWS's limits.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// The fewest days a deletion can be scheduled for.
+pub const MIN_DELETION_WINDOW_DAYS: u8 = 7;
+/// The most days a deletion can be scheduled for.
+pub const MAX_DELETION_WINDOW_DAYS: u8 = 30;
+/// The shortest automatic rotation period, in days.
+pub const MIN_ROTATION_PERIOD_DAYS: u16 = 90;
+/// The longest automatic rotation period, in days.
+pub const MAX_ROTATION_PERIOD_DAYS: u16 = 2560;
+/// The rotation period AWS uses when none is given.
+pub const DEFAULT_ROTATION_PERIOD_DAYS: u16 = 365;
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 8192;
+/// The most tags one key can have.
+pub const MAX_TAGS: usize = 50;
+/// The longest tag key, in characters.
+pub const MAX_TAG_KEY_CHARS: usize = 128;
+/// The longest tag value, in characters.
+pub const MAX_TAG_VALUE_CHARS: usize = 256;
+/// The prefix of tag keys that AWS reserves for itself.
+pub const RESERVED_TAG_PREFIX: &str = "aws:";
+
+/// Whether `c` may appear in a tag key or value: letters, digits, white space and `+ - = . _ : / @`
+/// (KMS `TagResource` API reference).
+pub fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || c.is_whitespace()
+        || matches!(c, '+' | '-' | '=' | '.' | '_' | ':' | '/' | '@')
+}
+
+/// A deletion waiting period: 7 to 30 days (default 30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DeletionWindow(u8);
+
+impl DeletionWindow {
+    /// AWS's default, 30 days.
+    pub const DEFAULT: DeletionWindow = DeletionWindow(MAX_DELETION_WINDOW_DAYS);
+
+    /// A window of `days`, or `None` outside 7..=30.
+    pub const fn new(days: u8) -> Option<Self> {
+        if days >= MIN_DELETION_WINDOW_DAYS && days <= MAX_DELETION_WINDOW_DAYS {
+            Some(Self(days))
+        } else {
+            None
+        }
+    }
+
+    /// The number of days.
+    pub const fn days(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for DeletionWindow {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Display for DeletionWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} days", self.0)
+    }
+}
+
+/// An automatic rotation period: 90 to 2560 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RotationPeriod(u16);
+
+impl RotationPeriod {
+    /// AWS's default, 365 days.
+    pub const DEFAULT: RotationPeriod = RotationPeriod(DEFAULT_ROTATION_PERIOD_DAYS);
+
+    /// A period of `days`, or `None` outside 90..=2560.
+    pub const fn new(days: u16) -> Option<Self> {
+        if days >= MIN_ROTATION_PERIOD_DAYS && days <= MAX_ROTATION_PERIOD_DAYS {
+            Some(Self(days))
+        } else {
+            None
+        }
+    }
+
+    /// The number of days.
+    pub const fn days(self) -> u16 {
+        self.0
+    }
+}
+
+impl Default for RotationPeriod {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl fmt::Display for RotationPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} days", self.0)
+    }
+}
+
+/// A validated tag set: at most 50 tags, keys 1–128 and values 0–256 allowed characters, no
+/// `aws:` keys. Ordered by key, so it prints and compares the same every time.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Tags(BTreeMap<String, String>);
+
+impl Tags {
+    /// No tags.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn from_map_unchecked(map: BTreeMap<String, String>) -> Self {
+        Self(map)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// The tags in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The number of tags.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no tags.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tags as a map.
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.0
+    }
+}
