@@ -105,6 +105,8 @@ codes! {
         UnknownField => "unknown_field",
         /// A field given twice, or under two names that mean the same field.
         DuplicateField => "duplicate_field",
+        /// A spec file that is not valid JSON.
+        JsonSyntax => "json_syntax",
         /// A value of the wrong JSON type (a string where a number belongs, ...).
         InvalidType => "invalid_type",
         /// A value outside a closed set (key spec, key usage, ...).
@@ -129,6 +131,8 @@ codes! {
         CustomKeyStoreKeySpec => "custom_key_store_key_spec",
         /// A custom key store id that is empty or longer than 64 characters.
         CustomKeyStoreIdInvalid => "custom_key_store_id_invalid",
+        /// An `origin` that contradicts the custom key store settings.
+        OriginConflict => "origin_conflict",
         /// `xks_key_id` without `custom_key_store_id`.
         XksKeyIdWithoutCustomKeyStore => "xks_key_id_without_custom_key_store",
         /// An `xks_key_id` that is empty, too long or has characters AWS refuses.

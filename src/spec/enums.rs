@@ -172,12 +172,15 @@ wire_enum! {
     }
 }
 
+// The enum is declared by `wire_enum!`, which cannot take `#[default]` for only some enums.
+#[allow(clippy::derivable_impls)]
 impl Default for KeySpec {
     fn default() -> Self {
         KeySpec::SymmetricDefault
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for Origin {
     fn default() -> Self {
         Origin::AwsKms

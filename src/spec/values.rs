@@ -147,3 +147,7 @@ impl Tags {
         &self.0
     }
 }
+
+/// The tag key under which a logical name is written on the keys this crate creates for a name.
+/// Reserved: a spec cannot set it, and it is never shown as drift.
+pub const OWNERSHIP_TAG_KEY: &str = "kms-key:name";

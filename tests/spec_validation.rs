@@ -1,0 +1,441 @@
+//! Validation of `KmsKeySpec`: every rule, with exact codes and field paths, and the field
+//! reports that concern validation (named after their case ids).
+
+use kms_key::spec::{KeySpec, KeyUsage, Origin};
+use kms_key::{ErrorCode, KmsKeySpec, KmsKeySpecBuilder, ValidationErrors};
+
+fn b() -> KmsKeySpecBuilder {
+    KmsKeySpec::builder()
+}
+
+/// The (field, code) pairs of a failed build, in order.
+fn failures(r: Result<KmsKeySpec, ValidationErrors>) -> Vec<(String, ErrorCode)> {
+    match r {
+        Ok(spec) => panic!("expected validation errors, got a valid spec: {spec:?}"),
+        Err(e) => e
+            .errors()
+            .iter()
+            .map(|e| (e.field().to_string(), e.code()))
+            .collect(),
+    }
+}
+
+fn one(field: &str, code: ErrorCode) -> Vec<(String, ErrorCode)> {
+    vec![(field.to_owned(), code)]
+}
+
+const P_ROOT: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#;
+
+#[test]
+fn keyspec_usage_matrix_rejects_what_aws_rejects() {
+    let cases: Vec<(&str, KmsKeySpecBuilder, ErrorCode)> = vec![
+        (
+            "usage SIGN_VERIFY, spec omitted",
+            b().key_usage(KeyUsage::SignVerify),
+            ErrorCode::KeyUsageIncompatible,
+        ),
+        (
+            "ECC_NIST_P256, usage omitted",
+            b().key_spec(KeySpec::EccNistP256),
+            ErrorCode::KeyUsageRequired,
+        ),
+        (
+            "HMAC_256 + ENCRYPT_DECRYPT",
+            b().key_spec(KeySpec::Hmac256)
+                .key_usage(KeyUsage::EncryptDecrypt),
+            ErrorCode::KeyUsageIncompatible,
+        ),
+        (
+            "SYMMETRIC_DEFAULT + GENERATE_VERIFY_MAC",
+            b().key_spec(KeySpec::SymmetricDefault)
+                .key_usage(KeyUsage::GenerateVerifyMac),
+            ErrorCode::KeyUsageIncompatible,
+        ),
+    ];
+    for (name, builder, code) in cases {
+        assert_eq!(failures(builder.build()), one("key_usage", code), "{name}");
+    }
+}
+
+#[test]
+fn keyspec_usage_matrix_accepts_what_aws_accepts() {
+    let cases = [
+        (KeySpec::EccNistP256, KeyUsage::KeyAgreement),
+        (KeySpec::Rsa2048, KeyUsage::EncryptDecrypt),
+        (KeySpec::Rsa2048, KeyUsage::SignVerify),
+        (KeySpec::Hmac512, KeyUsage::GenerateVerifyMac),
+    ];
+    for (spec, usage) in cases {
+        let built = b().key_spec(spec).key_usage(usage).build().unwrap();
+        assert_eq!((built.key_spec(), built.key_usage()), (spec, usage));
+    }
+}
+
+#[test]
+fn keyspec_usage_matrix_full_table_matches_design() {
+    // Every pair: valid exactly when DESIGN.md's table allows it.
+    for spec in KeySpec::ALL {
+        for usage in KeyUsage::ALL {
+            let ok = b().key_spec(*spec).key_usage(*usage).build().is_ok();
+            assert_eq!(
+                ok,
+                spec.allowed_usages().contains(usage),
+                "{spec} + {usage}"
+            );
+        }
+        let needs_usage = *spec != KeySpec::SymmetricDefault;
+        assert_eq!(
+            b().key_spec(*spec).build().is_err(),
+            needs_usage,
+            "{spec} without usage"
+        );
+    }
+}
+
+#[test]
+fn rotation_unsupported_key_validation() {
+    let ecc = b()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsage::SignVerify)
+        .enable_key_rotation(true);
+    assert_eq!(
+        failures(ecc.build()),
+        one("enable_key_rotation", ErrorCode::RotationUnsupported)
+    );
+    let hmac = b()
+        .key_spec(KeySpec::Hmac256)
+        .key_usage(KeyUsage::GenerateVerifyMac)
+        .enable_key_rotation(true);
+    assert_eq!(
+        failures(hmac.build()),
+        one("enable_key_rotation", ErrorCode::RotationUnsupported)
+    );
+    let imported = b().origin(Origin::External).enable_key_rotation(true);
+    assert_eq!(
+        failures(imported.build()),
+        one("enable_key_rotation", ErrorCode::RotationUnsupported)
+    );
+    // The same keys without rotation are fine.
+    assert!(
+        b().key_spec(KeySpec::Rsa2048)
+            .key_usage(KeyUsage::EncryptDecrypt)
+            .build()
+            .is_ok()
+    );
+    assert!(b().origin(Origin::External).build().is_ok());
+}
+
+#[test]
+fn deletion_window_validation() {
+    for days in [6, 31, 0, -1, 1000] {
+        assert_eq!(
+            failures(b().deletion_window_in_days(days).build()),
+            one(
+                "deletion_window_in_days",
+                ErrorCode::DeletionWindowOutOfRange
+            ),
+            "{days}"
+        );
+    }
+    for days in [7, 30] {
+        let spec = b().deletion_window_in_days(days).build().unwrap();
+        assert_eq!(i64::from(spec.deletion_window().days()), days);
+    }
+    assert_eq!(b().build().unwrap().deletion_window().days(), 30);
+}
+
+#[test]
+fn rotation_period_rules() {
+    assert_eq!(
+        failures(
+            b().enable_key_rotation(true)
+                .rotation_period_in_days(89)
+                .build()
+        ),
+        one(
+            "rotation_period_in_days",
+            ErrorCode::RotationPeriodOutOfRange
+        )
+    );
+    assert_eq!(
+        failures(
+            b().enable_key_rotation(true)
+                .rotation_period_in_days(2561)
+                .build()
+        ),
+        one(
+            "rotation_period_in_days",
+            ErrorCode::RotationPeriodOutOfRange
+        )
+    );
+    assert_eq!(
+        failures(b().rotation_period_in_days(180).build()),
+        one(
+            "rotation_period_in_days",
+            ErrorCode::RotationPeriodWithoutRotation
+        )
+    );
+    for d in [90, 2560] {
+        let s = b()
+            .enable_key_rotation(true)
+            .rotation_period_in_days(d)
+            .build()
+            .unwrap();
+        assert_eq!(s.rotation_period().map(|p| i64::from(p.days())), Some(d));
+    }
+}
+
+#[test]
+fn tags_validation() {
+    let k128 = "k".repeat(128);
+    let v256 = "v".repeat(256);
+    let ok = b()
+        .tag(k128.clone(), v256)
+        .tag("empty", "")
+        .build()
+        .unwrap();
+    assert_eq!(ok.tags().unwrap().len(), 2);
+
+    let k129 = "k".repeat(129);
+    assert_eq!(
+        failures(b().tag(k129.clone(), "x").build()),
+        one(&format!("tags[\"{k129}\"]"), ErrorCode::TagKeyLength)
+    );
+    assert_eq!(
+        failures(b().tag("env", "v".repeat(257)).build()),
+        one("tags[\"env\"]", ErrorCode::TagValueLength)
+    );
+    assert_eq!(
+        failures(b().tag("aws:x", "1").build()),
+        one("tags[\"aws:x\"]", ErrorCode::TagKeyReserved)
+    );
+    assert_eq!(
+        failures(b().tag("AWS:x", "1").build()),
+        one("tags[\"AWS:x\"]", ErrorCode::TagKeyReserved)
+    );
+    assert_eq!(
+        failures(b().tag("kms-key:name", "a").build()),
+        one("tags[\"kms-key:name\"]", ErrorCode::TagKeyReserved)
+    );
+    assert_eq!(
+        failures(b().tag("", "x").build()),
+        one("tags[\"\"]", ErrorCode::TagKeyLength)
+    );
+    assert_eq!(
+        failures(b().tag("a#b", "x").build()),
+        one("tags[\"a#b\"]", ErrorCode::TagCharacters)
+    );
+    let fifty_one = (0..51).map(|i| (format!("k{i}"), "v".to_owned()));
+    assert_eq!(
+        failures(b().tags(fifty_one).build()),
+        one("tags", ErrorCode::TooManyTags)
+    );
+    let fifty = (0..50).map(|i| (format!("k{i}"), "v".to_owned()));
+    assert!(b().tags(fifty).build().is_ok());
+    // An empty map manages "no tags"; no map leaves tags alone.
+    assert!(
+        b().tags(Vec::<(String, String)>::new())
+            .build()
+            .unwrap()
+            .tags()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(b().build().unwrap().tags().is_none());
+}
+
+#[test]
+fn mrk_custom_key_store() {
+    assert_eq!(
+        failures(
+            b().multi_region(true)
+                .custom_key_store_id("cks-1234567890abcdef0")
+                .build()
+        ),
+        one("multi_region", ErrorCode::CustomKeyStoreMultiRegion)
+    );
+    assert_eq!(
+        failures(
+            b().custom_key_store_id("cks-1234567890abcdef0")
+                .key_spec(KeySpec::Rsa2048)
+                .key_usage(KeyUsage::EncryptDecrypt)
+                .build()
+        ),
+        one("key_spec", ErrorCode::CustomKeyStoreKeySpec)
+    );
+    assert_eq!(
+        failures(
+            b().custom_key_store_id("cks-1234567890abcdef0")
+                .key_spec(KeySpec::Hmac256)
+                .key_usage(KeyUsage::GenerateVerifyMac)
+                .build()
+        ),
+        one("key_spec", ErrorCode::CustomKeyStoreKeySpec)
+    );
+    assert_eq!(
+        failures(
+            b().custom_key_store_id("cks-1234567890abcdef0")
+                .enable_key_rotation(true)
+                .build()
+        ),
+        one("enable_key_rotation", ErrorCode::RotationUnsupported)
+    );
+    let mrk = b()
+        .multi_region(true)
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsage::SignVerify)
+        .build()
+        .unwrap();
+    assert!(mrk.multi_region());
+    let cks = b()
+        .custom_key_store_id("cks-1234567890abcdef0")
+        .build()
+        .unwrap();
+    assert_eq!(cks.origin(), Origin::AwsCloudhsm);
+    let xks = b()
+        .custom_key_store_id("cks-1234567890abcdef0")
+        .xks_key_id("ext-key-1")
+        .build()
+        .unwrap();
+    assert_eq!(xks.origin(), Origin::ExternalKeyStore);
+}
+
+#[test]
+fn xks_and_origin_rules() {
+    assert_eq!(
+        failures(b().xks_key_id("k1").build()),
+        one("xks_key_id", ErrorCode::XksKeyIdWithoutCustomKeyStore)
+    );
+    assert_eq!(
+        failures(
+            b().custom_key_store_id("cks-1")
+                .xks_key_id("bad id")
+                .build()
+        ),
+        one("xks_key_id", ErrorCode::XksKeyIdInvalid)
+    );
+    assert_eq!(
+        failures(b().origin(Origin::AwsCloudhsm).build()),
+        one("origin", ErrorCode::OriginConflict)
+    );
+    assert_eq!(
+        failures(
+            b().origin(Origin::External)
+                .custom_key_store_id("cks-1")
+                .build()
+        ),
+        one("origin", ErrorCode::OriginConflict)
+    );
+    assert_eq!(
+        failures(b().custom_key_store_id("").build()),
+        one("custom_key_store_id", ErrorCode::CustomKeyStoreIdInvalid)
+    );
+}
+
+#[test]
+fn description_length() {
+    assert!(b().description("d".repeat(8192)).build().is_ok());
+    assert!(b().description("").build().is_ok());
+    assert_eq!(
+        failures(b().description("d".repeat(8193)).build()),
+        one("description", ErrorCode::DescriptionTooLong)
+    );
+}
+
+#[test]
+fn key_spec_and_its_old_name() {
+    let s = b()
+        .customer_master_key_spec(KeySpec::Rsa2048)
+        .key_usage(KeyUsage::SignVerify)
+        .build()
+        .unwrap();
+    assert_eq!(s.key_spec(), KeySpec::Rsa2048);
+    assert_eq!(
+        failures(
+            b().key_spec(KeySpec::Rsa2048)
+                .customer_master_key_spec(KeySpec::Rsa4096)
+                .key_usage(KeyUsage::SignVerify)
+                .build()
+        ),
+        one("customer_master_key_spec", ErrorCode::ConflictingFields)
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once_in_field_order() {
+    let r = b()
+        .description("d".repeat(9000))
+        .key_spec(KeySpec::Hmac256)
+        .deletion_window_in_days(3)
+        .enable_key_rotation(true)
+        .tag("aws:x", "1")
+        .build();
+    assert_eq!(
+        failures(r),
+        vec![
+            ("description".to_owned(), ErrorCode::DescriptionTooLong),
+            ("key_usage".to_owned(), ErrorCode::KeyUsageRequired),
+            (
+                "deletion_window_in_days".to_owned(),
+                ErrorCode::DeletionWindowOutOfRange
+            ),
+            (
+                "enable_key_rotation".to_owned(),
+                ErrorCode::RotationUnsupported
+            ),
+            ("tags[\"aws:x\"]".to_owned(), ErrorCode::TagKeyReserved),
+        ]
+    );
+}
+
+#[test]
+fn messages_say_what_to_do() {
+    let e = b().key_usage(KeyUsage::SignVerify).build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "SIGN_VERIFY is not allowed with key spec SYMMETRIC_DEFAULT (the default when key_spec is unset); allowed: ENCRYPT_DECRYPT; key specs that allow SIGN_VERIFY include RSA_2048, RSA_3072, RSA_4096"
+    );
+    assert_eq!(
+        e.to_string(),
+        "1 validation error\n  - key_usage: SIGN_VERIFY is not allowed with key spec SYMMETRIC_DEFAULT (the default when key_spec is unset); allowed: ENCRYPT_DECRYPT; key specs that allow SIGN_VERIFY include RSA_2048, RSA_3072, RSA_4096 [key_usage_incompatible]"
+    );
+}
+
+#[test]
+fn new_principal_propagation_statement_without_principal_is_a_validation_error() {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+    let r = b().policy(policy).build();
+    assert_eq!(
+        failures(r),
+        one("policy.Statement[0]", ErrorCode::PolicyPrincipalMissing)
+    );
+}
+
+#[test]
+fn lockout_lint_is_an_error_unless_bypassed() {
+    // Only Deny statements and an Allow without PutKeyPolicy: nobody could change the policy.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}]}"#;
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one("policy", ErrorCode::PolicyLockout)
+    );
+    assert!(
+        b().policy(policy)
+            .bypass_policy_lockout_safety_check(true)
+            .build()
+            .is_ok()
+    );
+    for action in ["kms:PutKeyPolicy", "kms:*", "kms:Put*", "*"] {
+        let p = policy.replace(r#"["kms:Encrypt","kms:Decrypt"]"#, &format!("\"{action}\""));
+        assert!(b().policy(p).build().is_ok(), "{action}");
+    }
+}
+
+#[test]
+fn public_allow_is_a_warning_beside_a_valid_spec() {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#;
+    let spec = b().policy(policy).build().unwrap();
+    let codes: Vec<_> = spec.warnings().iter().map(|w| w.code()).collect();
+    assert_eq!(codes, [kms_key::WarningCode::PolicyPublicAllow]);
+    assert!(b().policy(P_ROOT).build().unwrap().warnings().is_empty());
+}
