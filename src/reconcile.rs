@@ -1,0 +1,1036 @@
+//! [`Reconciler`]: observe → plan → apply, through any [`KmsBackend`].
+//!
+//! # Identity
+//! A [`Target`] is an existing key (id or ARN) or a logical name. A name is written on the key
+//! as the ownership tag [`OWNERSHIP_TAG_KEY`] inside `CreateKey` itself, so from the moment the
+//! key exists it can be found again: an interruption after any call never yields a second key.
+//!
+//! Finding a key by name costs, on AWS, one `ListKeys` call per 1000 keys in the account and
+//! Region, one `ListResourceTags` call per key (more for keys with over 50 tags) and one
+//! `DescribeKey` per key that carries the name. Pass a key id when you know it: that skips the
+//! look-up entirely.
+//!
+//! # Retries
+//! Every call goes through one bounded retry loop ([`RetryPolicy`]); which errors it retries
+//! depends on the situation, never on the error alone:
+//! - throttling and transient faults (KMSInternal, DependencyTimeout, transport): every call
+//!   except `CreateKey`, which is retried only on errors that prove no key was made (throttling,
+//!   invalid principals) — a lost answer could otherwise mean a second key;
+//! - `MalformedPolicyDocumentException` naming invalid principals (IAM propagation): `CreateKey`
+//!   and `PutKeyPolicy`, within the propagation budget;
+//! - `NotFoundException` right after this apply's own `CreateKey`, and `DisabledException` right
+//!   after its own `EnableKey`, within the consistency budget.
+//!
+//! Lockout, validation and access-denied errors are never retried. There is no sleeping or
+//! polling after a successful write: the write's answer is the new state.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::backend::{BackendError, ErrorKind, KeyMetadata, KmsBackend, Operation};
+use crate::observed::{ObservedKey, ObservedPolicy, ObservedRotation, is_unmanaged_tag};
+use crate::plan::{Change, Plan, PlanError, PlanOptions, apply_to, plan};
+use crate::policy::KeyPolicy;
+use crate::retry::{Budget, RetryPolicy};
+use crate::spec::{DeletionWindow, KeyState, KmsKeySpec, OWNERSHIP_TAG_KEY, Origin};
+
+/// Which key a reconcile is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Target {
+    /// An existing key, by key id or key ARN. Never created.
+    KeyId(String),
+    /// The key carrying this logical name in its ownership tag; created when there is none.
+    Name(String),
+}
+
+impl Target {
+    /// An existing key by id or ARN.
+    pub fn key_id(id: impl Into<String>) -> Self {
+        Target::KeyId(id.into())
+    }
+
+    /// A key by logical name.
+    pub fn name(name: impl Into<String>) -> Self {
+        Target::Name(name.into())
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::KeyId(id) => write!(f, "key {id}"),
+            Target::Name(n) => write!(f, "key named {n:?}"),
+        }
+    }
+}
+
+/// Per-reconcile choices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReconcileOptions {
+    /// Restore a key that is pending deletion (CancelKeyDeletion, then the rest) instead of
+    /// refusing with [`PlanError::PendingDeletion`].
+    pub restore: bool,
+}
+
+impl ReconcileOptions {
+    /// Options with restoring of keys pending deletion on or off.
+    pub fn restore(restore: bool) -> Self {
+        Self { restore }
+    }
+}
+
+/// One API call attempt the engine made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ApiCall {
+    /// The KMS operation.
+    pub operation: Operation,
+    /// The key it addressed, when it addressed one.
+    pub key_id: Option<String>,
+    /// 1 for the first attempt of a call, 2 for its first retry, ...
+    pub attempt: u32,
+    /// `None` when it succeeded, else the error kind.
+    pub error: Option<ErrorKind>,
+    /// How long the attempt took.
+    #[serde(serialize_with = "ser_duration_ms", rename = "duration_ms")]
+    pub duration: Duration,
+}
+
+fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// What a plan against a live key found: the observation and the plan, ready to apply.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Planned {
+    /// The target as given.
+    pub target: Target,
+    /// The live key; `None` when it is to be created.
+    pub observed: Option<ObservedKey>,
+    /// The changes.
+    pub plan: Plan,
+    /// The read calls made to observe.
+    pub api_calls: Vec<ApiCall>,
+}
+
+/// The result of a successful apply.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The key id.
+    pub key_id: String,
+    /// The key ARN.
+    pub arn: String,
+    /// Whether the key was created by this apply.
+    pub created: bool,
+    /// The changes made, in order.
+    pub changes: Vec<Change>,
+    /// Every call attempt, reads and writes, in order.
+    pub api_calls: Vec<ApiCall>,
+    /// The key as it now is, derived from the observation, the plan and the write answers
+    /// (no extra read).
+    pub final_state: ObservedKey,
+}
+
+impl Outcome {
+    /// The write calls made (attempts included), in order.
+    pub fn writes(&self) -> Vec<Operation> {
+        self.api_calls
+            .iter()
+            .filter(|c| c.operation.is_write())
+            .map(|c| c.operation)
+            .collect()
+    }
+
+    /// The read calls made (attempts included), in order.
+    pub fn reads(&self) -> Vec<Operation> {
+        self.api_calls
+            .iter()
+            .filter(|c| !c.operation.is_write())
+            .map(|c| c.operation)
+            .collect()
+    }
+}
+
+/// What `destroy` did.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct DestroyOutcome {
+    /// The key id.
+    pub key_id: String,
+    /// False when the key was already pending deletion (nothing was written).
+    pub scheduled: bool,
+    /// When the key will be deleted (RFC 3339), when known.
+    pub deletion_date: Option<String>,
+    /// Every call attempt, in order.
+    pub api_calls: Vec<ApiCall>,
+}
+
+/// Why a reconcile, destroy or import failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReconcileError {
+    /// No plan can make the key match the spec; nothing was written.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The target key does not exist.
+    #[error("{target} does not exist (or is not visible to this caller)")]
+    NotFound {
+        /// The target.
+        target: Target,
+    },
+    /// More than one live key carries the logical name; nothing was written.
+    #[error(
+        "{} keys carry the name {name:?} in their {OWNERSHIP_TAG_KEY} tag: {}; keep one (remove the tag from, or destroy, the others) or target a key id",
+        key_ids.len(),
+        key_ids.join(", ")
+    )]
+    AmbiguousName {
+        /// The name.
+        name: String,
+        /// The keys that carry it.
+        key_ids: Vec<String>,
+    },
+    /// The live key holds something no valid spec can express (e.g. a policy KMS returned
+    /// that does not parse).
+    #[error("key {key_id} cannot be imported: {reason}")]
+    Unrepresentable {
+        /// The key.
+        key_id: String,
+        /// What could not be expressed.
+        reason: String,
+    },
+    /// A backend call failed (after the retries its situation allows). `applied` lists the
+    /// changes made before it; reconciling again picks up from there.
+    #[error("{operation} failed{}: {source}", key_id.as_deref().map(|k| format!(" for key {k}")).unwrap_or_default())]
+    Backend {
+        /// The operation that failed.
+        operation: Operation,
+        /// The key, when known.
+        key_id: Option<String>,
+        /// The changes applied before the failure, in order.
+        applied: Vec<Change>,
+        /// Every call attempt, in order.
+        api_calls: Vec<ApiCall>,
+        /// The backend's error.
+        #[source]
+        source: BackendError,
+    },
+}
+
+impl ReconcileError {
+    /// The backend error kind, when a backend call failed.
+    pub fn backend_kind(&self) -> Option<ErrorKind> {
+        match self {
+            ReconcileError::Backend { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
+    /// The changes made before the failure (always empty except for `Backend`).
+    pub fn applied(&self) -> &[Change] {
+        match self {
+            ReconcileError::Backend { applied, .. } => applied,
+            _ => &[],
+        }
+    }
+}
+
+/// Makes live keys match [`KmsKeySpec`]s.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use kms_key::backend::memory::InMemoryBackend;
+/// use kms_key::{KmsKeySpec, Reconciler, Target};
+///
+/// let reconciler = Reconciler::new(Arc::new(InMemoryBackend::new()));
+/// let spec = KmsKeySpec::builder().description("KMS key 1").deletion_window_in_days(10).build()?;
+/// let first = reconciler.reconcile(&spec, &Target::name("a")).await?;
+/// assert!(first.created);
+/// let second = reconciler.reconcile(&spec, &Target::name("a")).await?;
+/// assert!(second.writes().is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reconciler {
+    backend: Arc<dyn KmsBackend>,
+    retry: RetryPolicy,
+}
+
+/// The calls made so far in one reconcile, and the situational retry state.
+#[derive(Debug, Default)]
+struct Ctx {
+    calls: Vec<ApiCall>,
+    created: bool,
+    enabled_by_us: bool,
+}
+
+/// Which situational retries a call allows, beyond none.
+#[derive(Debug, Clone, Copy)]
+struct RetryOn {
+    transient: bool,
+    throttled: bool,
+    principals: bool,
+    not_found: bool,
+    disabled: bool,
+}
+
+impl RetryOn {
+    const READ: RetryOn = RetryOn {
+        transient: true,
+        throttled: true,
+        principals: false,
+        not_found: false,
+        disabled: false,
+    };
+}
+
+impl Reconciler {
+    /// A reconciler over `backend` with the default [`RetryPolicy`].
+    pub fn new(backend: Arc<dyn KmsBackend>) -> Self {
+        Self {
+            backend,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same reconciler with another retry policy.
+    #[must_use]
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn KmsBackend> {
+        &self.backend
+    }
+
+    /// Observes the target, plans, and applies: the key matches `spec` afterwards.
+    ///
+    /// # Errors
+    /// [`ReconcileError`]: a plan error (nothing written), an unknown target, an ambiguous name,
+    /// or a backend failure after the changes listed in it.
+    pub async fn reconcile(
+        &self,
+        spec: &KmsKeySpec,
+        target: &Target,
+    ) -> Result<Outcome, ReconcileError> {
+        self.reconcile_with(spec, target, &ReconcileOptions::default())
+            .await
+    }
+
+    /// [`reconcile`](Self::reconcile) with options (such as restoring a key pending deletion).
+    ///
+    /// # Errors
+    /// As [`reconcile`](Self::reconcile).
+    pub async fn reconcile_with(
+        &self,
+        spec: &KmsKeySpec,
+        target: &Target,
+        options: &ReconcileOptions,
+    ) -> Result<Outcome, ReconcileError> {
+        let span = tracing::info_span!("reconcile", target = %target);
+        async {
+            let planned = self.plan_with(spec, target, options).await?;
+            self.apply(planned).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Observes the target and plans, without writing anything.
+    ///
+    /// # Errors
+    /// As [`reconcile`](Self::reconcile), without backend write failures.
+    pub async fn plan(
+        &self,
+        spec: &KmsKeySpec,
+        target: &Target,
+    ) -> Result<Planned, ReconcileError> {
+        self.plan_with(spec, target, &ReconcileOptions::default())
+            .await
+    }
+
+    /// [`plan`](Self::plan) with options.
+    ///
+    /// # Errors
+    /// As [`plan`](Self::plan).
+    pub async fn plan_with(
+        &self,
+        spec: &KmsKeySpec,
+        target: &Target,
+        options: &ReconcileOptions,
+    ) -> Result<Planned, ReconcileError> {
+        let mut ctx = Ctx::default();
+        let observed = match self
+            .observe_in(&mut ctx, spec, target, options.restore)
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => return Err(e.with_calls(ctx.calls)),
+        };
+        if observed.is_none() && matches!(target, Target::KeyId(_)) {
+            return Err(ReconcileError::NotFound {
+                target: target.clone(),
+            });
+        }
+        let name = match target {
+            Target::Name(n) => Some(n.clone()),
+            Target::KeyId(_) => None,
+        };
+        let plan = plan(
+            spec,
+            observed.as_ref(),
+            &PlanOptions {
+                name,
+                restore: options.restore,
+            },
+        )?;
+        Ok(Planned {
+            target: target.clone(),
+            observed,
+            plan,
+            api_calls: ctx.calls,
+        })
+    }
+
+    /// Applies a plan made by [`plan`](Self::plan).
+    ///
+    /// # Errors
+    /// [`ReconcileError::Backend`] when a call fails after its retries, listing what was applied.
+    pub async fn apply(&self, planned: Planned) -> Result<Outcome, ReconcileError> {
+        let Planned {
+            observed,
+            plan,
+            api_calls,
+            ..
+        } = planned;
+        let mut ctx = Ctx {
+            calls: api_calls,
+            ..Ctx::default()
+        };
+        let mut applied: Vec<Change> = Vec::new();
+        let mut state = observed;
+
+        for change in &plan.changes {
+            let key_id = state.as_ref().map(|s| s.key_id.clone());
+            let result = self.apply_change(&mut ctx, key_id.as_deref(), change).await;
+            match result {
+                Ok(Some(created)) => state = Some(created),
+                Ok(None) => {}
+                Err(source) => {
+                    return Err(ReconcileError::Backend {
+                        operation: change.operation(),
+                        key_id,
+                        applied,
+                        api_calls: ctx.calls,
+                        source,
+                    });
+                }
+            }
+            if let Some(s) = state.as_mut() {
+                apply_to(s, change);
+            }
+            applied.push(change.clone());
+        }
+        let final_state = state.expect("a plan either starts from a live key or creates one");
+        Ok(Outcome {
+            key_id: final_state.key_id.clone(),
+            arn: final_state.arn.clone(),
+            created: ctx.created,
+            changes: applied,
+            api_calls: ctx.calls,
+            final_state,
+        })
+    }
+
+    /// Schedules the target key's deletion after `window` (the spec's deletion window). A key
+    /// already pending deletion is left as it is (success, nothing written).
+    ///
+    /// # Errors
+    /// [`ReconcileError::NotFound`] for an unknown key; backend failures.
+    pub async fn destroy(
+        &self,
+        target: &Target,
+        window: DeletionWindow,
+    ) -> Result<DestroyOutcome, ReconcileError> {
+        let mut ctx = Ctx::default();
+        let span = tracing::info_span!("destroy", target = %target);
+        async {
+            let meta = match target {
+                Target::KeyId(id) => self.describe(&mut ctx, id).await,
+                Target::Name(name) => self
+                    .find_by_name(&mut ctx, name, true)
+                    .await
+                    .map(|f| f.map(|(m, _)| m)),
+            };
+            let meta = match meta {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    return Err(ReconcileError::NotFound {
+                        target: target.clone(),
+                    });
+                }
+                Err(e) => return Err(e.with_calls(ctx.calls)),
+            };
+            if meta.key_state == KeyState::PendingDeletion {
+                return Ok(DestroyOutcome {
+                    key_id: meta.key_id,
+                    scheduled: false,
+                    deletion_date: crate::plan::fmt_date(meta.deletion_date),
+                    api_calls: ctx.calls,
+                });
+            }
+            let days = i32::from(window.days());
+            let key = meta.key_id.clone();
+            let backend = &self.backend;
+            let r = self
+                .call(
+                    &mut ctx,
+                    Operation::ScheduleKeyDeletion,
+                    Some(&key),
+                    RetryOn::READ,
+                    || backend.schedule_key_deletion(&key, Some(days)),
+                )
+                .await;
+            match r {
+                Ok(d) => Ok(DestroyOutcome {
+                    key_id: meta.key_id,
+                    scheduled: true,
+                    deletion_date: crate::plan::fmt_date(d.deletion_date),
+                    api_calls: ctx.calls,
+                }),
+                Err(source) => Err(ReconcileError::Backend {
+                    operation: Operation::ScheduleKeyDeletion,
+                    key_id: Some(meta.key_id),
+                    applied: Vec::new(),
+                    api_calls: ctx.calls,
+                    source,
+                }),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Reads a live key and returns the spec that matches it exactly: reconciling that spec
+    /// against the key plans no change. Tags are managed as they are (without `aws:` tags and the
+    /// ownership tag); the lockout bypass is set when the live policy would otherwise fail the
+    /// lockout lint.
+    ///
+    /// # Errors
+    /// [`ReconcileError::NotFound`] for an unknown key; backend failures;
+    /// [`ReconcileError::Unrepresentable`] if KMS answered something no spec can hold.
+    pub async fn import(&self, key_id: &str) -> Result<KmsKeySpec, ReconcileError> {
+        let mut ctx = Ctx::default();
+        let span = tracing::info_span!("import", key_id);
+        async {
+            let Some(meta) = self.describe(&mut ctx, key_id).await? else {
+                return Err(ReconcileError::NotFound {
+                    target: Target::key_id(key_id),
+                });
+            };
+            let mut live = ObservedKey::from_metadata(&meta);
+            self.read_policy(&mut ctx, &mut live).await?;
+            self.read_rotation(&mut ctx, &mut live).await?;
+            self.read_tags(&mut ctx, &mut live).await?;
+            spec_of(&live).map_err(|reason| ReconcileError::Unrepresentable {
+                key_id: live.key_id.clone(),
+                reason,
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    // ---- observe -------------------------------------------------------------------------
+
+    async fn observe_in(
+        &self,
+        ctx: &mut Ctx,
+        spec: &KmsKeySpec,
+        target: &Target,
+        restore: bool,
+    ) -> Result<Option<ObservedKey>, ReconcileError> {
+        let (meta, tags) = match target {
+            Target::KeyId(id) => match self.describe(ctx, id).await? {
+                Some(m) => (m, None),
+                None => return Ok(None),
+            },
+            Target::Name(name) => match self.find_by_name(ctx, name, restore).await? {
+                Some((m, tags)) => (m, Some(tags)),
+                None => return Ok(None),
+            },
+        };
+        let mut live = ObservedKey::from_metadata(&meta);
+        if spec.policy().is_some() {
+            self.read_policy(ctx, &mut live).await?;
+        }
+        self.read_rotation(ctx, &mut live).await?;
+        match tags {
+            Some(t) => live.tags = Some(t),
+            None if spec.tags().is_some() => self.read_tags(ctx, &mut live).await?,
+            None => {}
+        }
+        Ok(Some(live))
+    }
+
+    async fn describe(
+        &self,
+        ctx: &mut Ctx,
+        key_id: &str,
+    ) -> Result<Option<KeyMetadata>, ReconcileError> {
+        let backend = &self.backend;
+        match self
+            .call(
+                ctx,
+                Operation::DescribeKey,
+                Some(key_id),
+                RetryOn::READ,
+                || backend.describe_key(key_id),
+            )
+            .await
+        {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(backend_error(Operation::DescribeKey, Some(key_id), e)),
+        }
+    }
+
+    async fn read_policy(
+        &self,
+        ctx: &mut Ctx,
+        live: &mut ObservedKey,
+    ) -> Result<(), ReconcileError> {
+        let id = live.key_id.clone();
+        let backend = &self.backend;
+        let text = self
+            .call(
+                ctx,
+                Operation::GetKeyPolicy,
+                Some(&id),
+                RetryOn::READ,
+                || backend.get_key_policy(&id),
+            )
+            .await
+            .map_err(|e| backend_error(Operation::GetKeyPolicy, Some(&id), e))?;
+        live.policy = Some(ObservedPolicy::new(text));
+        Ok(())
+    }
+
+    /// Keys that cannot rotate read as "off" without a call.
+    async fn read_rotation(
+        &self,
+        ctx: &mut Ctx,
+        live: &mut ObservedKey,
+    ) -> Result<(), ReconcileError> {
+        if !live.can_rotate() {
+            live.rotation = Some(ObservedRotation {
+                enabled: false,
+                period_in_days: None,
+            });
+            return Ok(());
+        }
+        let id = live.key_id.clone();
+        let backend = &self.backend;
+        let status = self
+            .call(
+                ctx,
+                Operation::GetKeyRotationStatus,
+                Some(&id),
+                RetryOn::READ,
+                || backend.get_key_rotation_status(&id),
+            )
+            .await
+            .map_err(|e| backend_error(Operation::GetKeyRotationStatus, Some(&id), e))?;
+        live.rotation = Some(ObservedRotation {
+            enabled: status.enabled,
+            period_in_days: status
+                .rotation_period_in_days
+                .and_then(|p| u16::try_from(p).ok()),
+        });
+        Ok(())
+    }
+
+    async fn read_tags(&self, ctx: &mut Ctx, live: &mut ObservedKey) -> Result<(), ReconcileError> {
+        let id = live.key_id.clone();
+        let tags = self
+            .list_tags(ctx, &id)
+            .await
+            .map_err(|e| backend_error(Operation::ListResourceTags, Some(&id), e))?;
+        live.tags = Some(tags);
+        Ok(())
+    }
+
+    async fn list_tags(
+        &self,
+        ctx: &mut Ctx,
+        key_id: &str,
+    ) -> Result<BTreeMap<String, String>, BackendError> {
+        let backend = &self.backend;
+        let mut tags = BTreeMap::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .call(
+                    ctx,
+                    Operation::ListResourceTags,
+                    Some(key_id),
+                    RetryOn::READ,
+                    || backend.list_resource_tags(key_id, m.as_deref()),
+                )
+                .await?;
+            tags.extend(page.tags.into_iter().map(|t| (t.key, t.value)));
+            match page.next_marker {
+                Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
+                _ => return Ok(tags),
+            }
+        }
+    }
+
+    /// The live key carrying `name`, with its tags. Keys pending deletion are ignored, except
+    /// that with `include_pending` a single pending key is returned when no live one exists
+    /// (to restore or destroy it).
+    async fn find_by_name(
+        &self,
+        ctx: &mut Ctx,
+        name: &str,
+        include_pending: bool,
+    ) -> Result<Option<(KeyMetadata, BTreeMap<String, String>)>, ReconcileError> {
+        let backend = &self.backend;
+        let mut active = Vec::new();
+        let mut pending = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let m = marker.clone();
+            let page = self
+                .call(ctx, Operation::ListKeys, None, RetryOn::READ, || {
+                    backend.list_keys(m.as_deref())
+                })
+                .await
+                .map_err(|e| backend_error(Operation::ListKeys, None, e))?;
+            for entry in page.keys {
+                let tags = match self.list_tags(ctx, &entry.key_id).await {
+                    Ok(t) => t,
+                    // Keys this caller may not read (other teams', AWS managed) cannot be ours.
+                    Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::NotFound) => {
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(backend_error(
+                            Operation::ListResourceTags,
+                            Some(&entry.key_id),
+                            e,
+                        ));
+                    }
+                };
+                if tags.get(OWNERSHIP_TAG_KEY).map(String::as_str) != Some(name) {
+                    continue;
+                }
+                let Some(meta) = self.describe(ctx, &entry.key_id).await? else {
+                    continue;
+                };
+                if meta.key_state == KeyState::PendingDeletion {
+                    pending.push((meta, tags));
+                } else {
+                    active.push((meta, tags));
+                }
+            }
+            match page.next_marker {
+                Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
+                _ => break,
+            }
+        }
+        let found = if !active.is_empty() || !include_pending {
+            active
+        } else {
+            pending
+        };
+        if found.len() > 1 {
+            return Err(ReconcileError::AmbiguousName {
+                name: name.to_owned(),
+                key_ids: found.into_iter().map(|(m, _)| m.key_id).collect(),
+            });
+        }
+        Ok(found.into_iter().next())
+    }
+
+    // ---- apply ---------------------------------------------------------------------------
+
+    /// Makes one change; answers the new key's state for `CreateKey`.
+    async fn apply_change(
+        &self,
+        ctx: &mut Ctx,
+        key_id: Option<&str>,
+        change: &Change,
+    ) -> Result<Option<ObservedKey>, BackendError> {
+        let backend = &self.backend;
+        let op = change.operation();
+        let after_create = ctx.created;
+        let base = RetryOn {
+            not_found: after_create,
+            ..RetryOn::READ
+        };
+        if let Change::CreateKey(c) = change {
+            // Retried only on errors that prove no key was made.
+            let on = RetryOn {
+                transient: false,
+                throttled: true,
+                principals: true,
+                not_found: false,
+                disabled: false,
+            };
+            let request = c.to_request();
+            let meta = self
+                .call(ctx, op, None, on, || backend.create_key(request.clone()))
+                .await?;
+            ctx.created = true;
+            let mut live = ObservedKey::from_metadata(&meta);
+            live.policy = c
+                .policy
+                .as_ref()
+                .map(|p| ObservedPolicy::new(p.as_str().to_owned()));
+            live.rotation = Some(ObservedRotation {
+                enabled: false,
+                period_in_days: None,
+            });
+            live.tags = Some(c.tags.clone());
+            return Ok(Some(live));
+        }
+        let key = key_id.expect("every change but CreateKey has a key");
+        match change {
+            Change::CreateKey(_) => unreachable!("handled above"),
+            Change::CancelKeyDeletion { .. } => {
+                self.call(ctx, op, Some(key), base, || {
+                    backend.cancel_key_deletion(key)
+                })
+                .await?;
+            }
+            Change::PutKeyPolicy {
+                after,
+                bypass_policy_lockout_safety_check,
+                ..
+            } => {
+                let on = RetryOn {
+                    principals: true,
+                    ..base
+                };
+                let text = after.as_str();
+                let bypass = *bypass_policy_lockout_safety_check;
+                self.call(ctx, op, Some(key), on, || {
+                    backend.put_key_policy(key, text, bypass)
+                })
+                .await?;
+            }
+            Change::EnableKey => {
+                self.call(ctx, op, Some(key), base, || backend.enable_key(key))
+                    .await?;
+                ctx.enabled_by_us = true;
+            }
+            Change::UpdateKeyDescription { after, .. } => {
+                self.call(ctx, op, Some(key), base, || {
+                    backend.update_key_description(key, after)
+                })
+                .await?;
+            }
+            Change::UntagResource { removed } => {
+                let keys: Vec<String> = removed.keys().cloned().collect();
+                self.call(ctx, op, Some(key), base, || {
+                    backend.untag_resource(key, &keys)
+                })
+                .await?;
+            }
+            Change::TagResource { tags, .. } => {
+                let tags: Vec<crate::backend::Tag> = tags
+                    .iter()
+                    .map(|(k, v)| crate::backend::Tag::new(k, v))
+                    .collect();
+                self.call(ctx, op, Some(key), base, || {
+                    backend.tag_resource(key, &tags)
+                })
+                .await?;
+            }
+            Change::EnableKeyRotation {
+                rotation_period_in_days,
+                ..
+            } => {
+                let on = RetryOn {
+                    disabled: ctx.enabled_by_us,
+                    ..base
+                };
+                let period = rotation_period_in_days.map(i32::from);
+                self.call(ctx, op, Some(key), on, || {
+                    backend.enable_key_rotation(key, period)
+                })
+                .await?;
+            }
+            Change::DisableKeyRotation => {
+                let on = RetryOn {
+                    disabled: ctx.enabled_by_us,
+                    ..base
+                };
+                self.call(ctx, op, Some(key), on, || backend.disable_key_rotation(key))
+                    .await?;
+            }
+            Change::DisableKey => {
+                self.call(ctx, op, Some(key), base, || backend.disable_key(key))
+                    .await?;
+            }
+        }
+        Ok(None)
+    }
+
+    /// One logical call: attempts with backoff while the error's situation allows a retry.
+    async fn call<T, F, Fut>(
+        &self,
+        ctx: &mut Ctx,
+        operation: Operation,
+        key_id: Option<&str>,
+        on: RetryOn,
+        mut f: F,
+    ) -> Result<T, BackendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, BackendError>>,
+    {
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let span =
+                tracing::debug_span!("kms_call", operation = operation.as_str(), key_id, attempt);
+            let t0 = Instant::now();
+            let result = f().instrument(span.clone()).await;
+            let duration = t0.elapsed();
+            ctx.calls.push(ApiCall {
+                operation,
+                key_id: key_id.map(str::to_owned),
+                attempt,
+                error: result.as_ref().err().map(BackendError::kind),
+                duration,
+            });
+            let err = match result {
+                Ok(v) => {
+                    span.in_scope(|| tracing::debug!(?duration, "ok"));
+                    return Ok(v);
+                }
+                Err(e) => e,
+            };
+            span.in_scope(|| tracing::debug!(?duration, error = %err, "failed"));
+            let budget = match err.kind() {
+                ErrorKind::Throttled if on.throttled => self.retry.transient,
+                k if k.is_retryable() && on.transient => self.retry.transient,
+                ErrorKind::InvalidPrincipals if on.principals => self.retry.propagation,
+                ErrorKind::NotFound if on.not_found => self.retry.consistency,
+                ErrorKind::Disabled if on.disabled => self.retry.consistency,
+                _ => Budget::NONE,
+            };
+            if attempt >= budget.max_attempts || started.elapsed() >= budget.total {
+                return Err(err);
+            }
+            let wait = budget.backoff(attempt);
+            tracing::debug!(operation = operation.as_str(), attempt, ?wait, kind = ?err.kind(), "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+impl ReconcileError {
+    fn with_calls(self, calls: Vec<ApiCall>) -> Self {
+        match self {
+            ReconcileError::Backend {
+                operation,
+                key_id,
+                applied,
+                source,
+                ..
+            } => ReconcileError::Backend {
+                operation,
+                key_id,
+                applied,
+                api_calls: calls,
+                source,
+            },
+            other => other,
+        }
+    }
+}
+
+fn backend_error(
+    operation: Operation,
+    key_id: Option<&str>,
+    source: BackendError,
+) -> ReconcileError {
+    ReconcileError::Backend {
+        operation,
+        key_id: key_id.map(str::to_owned),
+        applied: Vec::new(),
+        api_calls: Vec::new(),
+        source,
+    }
+}
+
+/// The spec that matches a fully observed key.
+fn spec_of(live: &ObservedKey) -> Result<KmsKeySpec, String> {
+    let mut b = KmsKeySpec::builder()
+        .description(live.description.clone())
+        .key_spec(live.key_spec)
+        .key_usage(live.key_usage)
+        .multi_region(live.multi_region)
+        .is_enabled(live.enabled);
+    if live.origin != Origin::AwsKms && live.custom_key_store_id.is_none() {
+        b = b.origin(live.origin);
+    }
+    if let Some(id) = &live.custom_key_store_id {
+        b = b.custom_key_store_id(id.clone());
+    }
+    if let Some(x) = &live.xks_key_id {
+        b = b.xks_key_id(x.clone());
+    }
+    if let Some(policy) = &live.policy {
+        let parsed: KeyPolicy = match policy.parsed() {
+            Some(p) => p.clone(),
+            None => {
+                return Err(format!(
+                    "the live key policy does not parse: {}",
+                    policy.text()
+                ));
+            }
+        };
+        // The lint refuses a policy no one could change; the live key has one, so say so.
+        if !parsed.grants_to_anyone("kms:PutKeyPolicy") {
+            b = b.bypass_policy_lockout_safety_check(true);
+        }
+        b = b.key_policy(parsed);
+    }
+    if let Some(rotation) = live.rotation
+        && rotation.enabled
+    {
+        b = b.enable_key_rotation(true);
+        if let Some(p) = rotation.period_in_days {
+            b = b.rotation_period_in_days(i64::from(p));
+        }
+    }
+    if let Some(tags) = &live.tags {
+        b = b.tags(
+            tags.iter()
+                .filter(|(k, _)| !is_unmanaged_tag(k))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+    }
+    b.build()
+        .map_err(|e| format!("the live key cannot be expressed as a valid spec: {e}"))
+}
