@@ -10,12 +10,14 @@
 mod builder;
 mod enums;
 mod serde_impl;
+pub mod terraform;
 mod values;
 
 use serde::Serialize;
 
 pub use builder::KmsKeySpecBuilder;
 pub use enums::{KeySpec, KeyState, KeyUsage, Origin, UnknownValue};
+pub use serde_impl::FIELD_NAMES;
 pub use values::*;
 
 use crate::policy::KeyPolicy;
