@@ -16,6 +16,13 @@ pub struct NamedSpec {
     pub spec: KmsKeySpec,
 }
 
+impl NamedSpec {
+    /// A spec with its logical name.
+    pub fn new(name: impl Into<String>, spec: KmsKeySpec) -> Self {
+        Self { name: name.into(), spec }
+    }
+}
+
 /// Reads every `aws_kms_key` resource of a Terraform JSON configuration
 /// (`{"resource": {"aws_kms_key": {"NAME": {...}}}}`, or `resource` as a list of such objects).
 /// Other resource types are ignored. Terraform's escape `$${` stands for a literal `${`; an
