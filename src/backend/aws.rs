@@ -63,7 +63,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::http::HttpResponse;
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::types as sdk;
 use aws_smithy_types::retry::RetryConfig;
@@ -311,12 +311,12 @@ where
         // The service answered, but with something the SDK could not parse.
         SdkError::ResponseError(response) => (
             classify(None, "", Some(response.raw().status().as_u16())),
-            DisplayErrorContext(&err).to_string(),
+            error_chain(&err),
         ),
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            (ErrorKind::Transport, DisplayErrorContext(&err).to_string())
+            (ErrorKind::Transport, error_chain(&err))
         }
-        _ => (ErrorKind::Other, DisplayErrorContext(&err).to_string()),
+        _ => (ErrorKind::Other, error_chain(&err)),
     };
     let request_id = err.request_id().map(str::to_owned);
     let error = BackendError::new(kind, operation, message);
@@ -325,6 +325,19 @@ where
         None => error,
     };
     error.with_source(err)
+}
+
+/// `err` and its sources, joined by `: ` (for errors without a service message, such as
+/// "dispatch failure: io error: ... Connection refused").
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The error for an answer that lacks a field KMS always sends.
