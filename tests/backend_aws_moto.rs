@@ -411,3 +411,91 @@ async fn a_private_server_resets_and_dies_on_drop() {
     let err = backend.list_keys(None).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transport, "port {port}: {err}");
 }
+
+/// Runs `from_env_child` in a child process of this test binary with `env` set, so that the
+/// environment the SDK reads is exactly this one (changing this process's environment would
+/// race with the other tests' threads).
+fn run_env_child(mode: &str, env: &[(&str, &str)]) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "from_env_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("KMS_KEY_ENV_CHILD", mode)
+        // Keep the developer's AWS files and the instance metadata service out of it.
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        // The engine owns retries: an environment asking for SDK retries is ignored.
+        .env("AWS_MAX_ATTEMPTS", "5")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("test from_env_child ... ok"),
+        "child ({mode}) failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn from_env_follows_aws_endpoint_url() {
+    let endpoint = MotoServer::shared().endpoint();
+    run_env_child("env", &[("AWS_ENDPOINT_URL", &endpoint)]);
+}
+
+#[test]
+fn from_env_with_endpoint_overrides_the_environment() {
+    let endpoint = MotoServer::shared().endpoint();
+    // AWS_ENDPOINT_URL points at a closed port: only the explicit endpoint can work.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://127.0.0.1:{closed}");
+    run_env_child(
+        "explicit",
+        &[
+            ("AWS_ENDPOINT_URL", &closed),
+            ("KMS_KEY_ENV_CHILD_ENDPOINT", &endpoint),
+        ],
+    );
+}
+
+/// The child half of the two tests above. Run on its own (`--include-ignored`) it has
+/// nothing to check and returns: the parent tests are the ones that assert.
+#[tokio::test]
+#[ignore = "run in a child process by the from_env_* tests"]
+async fn from_env_child() {
+    let backend = match std::env::var("KMS_KEY_ENV_CHILD").as_deref() {
+        Ok("env") => AwsBackend::from_env().await,
+        Ok("explicit") => {
+            let endpoint = std::env::var("KMS_KEY_ENV_CHILD_ENDPOINT").unwrap();
+            AwsBackend::from_env_with_endpoint(endpoint).await
+        }
+        _ => {
+            eprintln!("from_env_child: not started by a from_env_* test, nothing to check");
+            return;
+        }
+    };
+    assert_eq!(
+        backend
+            .client()
+            .config()
+            .retry_config()
+            .unwrap()
+            .max_attempts(),
+        1
+    );
+    let key = backend.create_key(CreateKeyRequest::new()).await.unwrap();
+    assert_eq!(backend.describe_key(&key.arn).await.unwrap(), key);
+}
