@@ -81,10 +81,13 @@ impl MotoServer {
                 .spawn();
             let child = match spawned {
                 Ok(child) => child,
-                Err(e) => panic!(
-                    "cannot start `{program}` ({e}): moto is needed for the AWS wire tests. \
-                     Install it with: {INSTALL} (or set MOTO_SERVER to its path)"
-                ),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&log);
+                    panic!(
+                        "cannot start `{program}` ({e}): moto is needed for the AWS wire tests. \
+                         Install it with: {INSTALL} (or set MOTO_SERVER to its path)"
+                    )
+                }
             };
             let watchdog = match watchdog(child.id(), &log) {
                 Ok(watchdog) => watchdog,
