@@ -23,7 +23,7 @@ const PRINCIPAL_TYPES: [&str; 4] = ["AWS", "Service", "Federated", "CanonicalUse
 /// The principal type of IAM identities (accounts, users, roles, sessions).
 pub(crate) const AWS: &str = "AWS";
 
-/// The elements of a statement, in canonical (sorted) order where it matters.
+/// The elements a statement may have.
 const STATEMENT_ELEMENTS: [&str; 9] = [
     "Sid",
     "Effect",
@@ -268,6 +268,15 @@ fn aws_principal(value: &str) -> String {
     account_root(value).unwrap_or(value).to_owned()
 }
 
+/// `path.name` for a plain name, `path["name"]` for anything that would make the path ambiguous.
+fn member(path: FieldPath, name: &str) -> FieldPath {
+    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        path.field(name)
+    } else {
+        path.key(name)
+    }
+}
+
 /// Where a statement sits in the document as written.
 #[derive(Debug, Clone, Copy)]
 struct Loc(Option<usize>);
@@ -345,7 +354,10 @@ impl Walker {
             match names.iter().position(|n| n == key) {
                 Some(i) => {
                     if slots[i].is_some() {
-                        self.structure(path().field(key), format!("{key} is given more than once"));
+                        self.structure(
+                            member(path(), key),
+                            format!("{key} is given more than once"),
+                        );
                     }
                     slots[i] = Some(value);
                 }
@@ -372,7 +384,7 @@ impl Walker {
                     .unwrap_or_default();
                 let expected = names.join(", ");
                 self.structure(
-                    path().field(key),
+                    member(path(), key),
                     format!("unknown element {key:?}{hint}; expected one of {expected}"),
                 );
             } else {
@@ -689,7 +701,7 @@ impl Walker {
                     Vec::with_capacity(members.len());
                 let mut ok = true;
                 for (kind, values) in members {
-                    let kind_path = || path().field(kind);
+                    let kind_path = || member(path(), kind);
                     if !PRINCIPAL_TYPES.contains(&kind.as_ref()) {
                         self.structure(
                             kind_path(),

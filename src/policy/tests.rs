@@ -215,6 +215,11 @@ fn structural_errors_have_exact_codes_and_paths() {
             vec![(PolicyStructure, "policy.Statement[0].Sid")],
         ),
         (
+            "unknown element with a dot",
+            one(json!({"Effect":"Deny","Principal":"*","Action":"a","Resource":"*","Condition.x":"b"})),
+            vec![(PolicyStructure, "policy.Statement[0][\"Condition.x\"]")],
+        ),
+        (
             "unknown statement element",
             one(json!({"Effect":"Deny","Principal":"*","Action":"a","Resource":"*","Actions":"b"})),
             vec![(PolicyStructure, "policy.Statement[0].Actions")],
