@@ -1,0 +1,245 @@
+//! A deliberately small evaluator: enough of IAM's statement matching to answer the policy
+//! lockout questions ("can anyone call PutKeyPolicy", "can this caller"). Simplifications are
+//! listed on the public methods that use it.
+
+use super::normalize::{AWS, Arn, Doc, Effect, Principals, Stmt, account_root, is_account_id};
+
+/// Whether `action` (any case) matches an IAM action pattern (already lowercase), with `*` for
+/// any run of characters and `?` for exactly one.
+pub(crate) fn action_matches(pattern: &str, action_lower: &str) -> bool {
+    // ASCII is the rule for action names; fall back to chars so `?` means one character.
+    if pattern.is_ascii() && action_lower.is_ascii() {
+        glob(pattern.as_bytes(), action_lower.as_bytes())
+    } else {
+        let p: Vec<char> = pattern.chars().collect();
+        let t: Vec<char> = action_lower.chars().collect();
+        glob(&p, &t)
+    }
+}
+
+/// Wildcard matching in O(len(p) * len(t)) worst case without recursion: on a mismatch, let the
+/// last `*` swallow one more character and retry from there.
+fn glob<T: PartialEq + Copy + Into<u32>>(p: &[T], t: &[T]) -> bool {
+    let star = |c: T| c.into() == u32::from('*');
+    let any = |c: T| c.into() == u32::from('?');
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && star(p[pi]) {
+            backtrack = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && (any(p[pi]) || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = backtrack {
+            pi = sp + 1;
+            ti = st + 1;
+            backtrack = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| star(c))
+}
+
+/// Whether the statement's Action/NotAction covers `action_lower`. No action element: nothing.
+pub(crate) fn statement_covers_action(stmt: &Stmt, action_lower: &str) -> bool {
+    if let Some(actions) = &stmt.action {
+        actions.iter().any(|p| action_matches(p, action_lower))
+    } else if let Some(not_actions) = &stmt.not_action {
+        !not_actions.iter().any(|p| action_matches(p, action_lower))
+    } else {
+        false
+    }
+}
+
+/// Whether the statement applies to any resource at all (a key policy's resource is the key
+/// itself, which the policy does not know; only a missing Resource/NotResource rules it out).
+fn has_resource(stmt: &Stmt) -> bool {
+    stmt.resource.is_some() || stmt.not_resource.is_some()
+}
+
+/// The caller of a request, taken apart once.
+pub(crate) struct Caller<'a> {
+    raw: &'a str,
+    /// The caller's account, when it can be told from the ARN (or a bare account id).
+    account: Option<&'a str>,
+    /// For `arn:P:sts::ACCOUNT:assumed-role/NAME/SESSION`: `NAME`.
+    assumed_role: Option<&'a str>,
+}
+
+impl<'a> Caller<'a> {
+    pub(crate) fn new(raw: &'a str) -> Self {
+        if is_account_id(raw) {
+            return Caller {
+                raw,
+                account: Some(raw),
+                assumed_role: None,
+            };
+        }
+        let arn = Arn::parse(raw);
+        let assumed_role = arn.filter(|a| a.service == "sts").and_then(|a| {
+            let rest = a.resource.strip_prefix("assumed-role/")?;
+            let (name, _session) = rest.split_once('/')?;
+            Some(name)
+        });
+        Caller {
+            raw,
+            account: arn.map(|a| a.account).filter(|a| is_account_id(a)),
+            assumed_role,
+        }
+    }
+
+    /// Whether one principal value of type `kind` (normalized) names this caller.
+    fn matches_value(&self, kind: &str, value: &str) -> bool {
+        if kind != AWS {
+            // Service, Federated and CanonicalUser principals are never IAM ARNs.
+            return value == self.raw;
+        }
+        if value == "*" || value == self.raw {
+            return true;
+        }
+        if let Some(account) = account_root(value) {
+            // An account principal delegates to IAM: every identity of the account may be
+            // allowed by its own IAM policies.
+            return self.account == Some(account);
+        }
+        // A role session is the role: `role/NAME` (any path) in the same account.
+        if let (Some(name), Some(account), Some(arn)) =
+            (self.assumed_role, self.account, Arn::parse(value))
+        {
+            return arn.service == "iam"
+                && arn.account == account
+                && arn
+                    .resource
+                    .strip_prefix("role/")
+                    .is_some_and(|r| r.rsplit('/').next() == Some(name));
+        }
+        false
+    }
+
+    fn matches(&self, principals: &Principals) -> bool {
+        principals
+            .0
+            .iter()
+            .any(|(kind, values)| values.iter().any(|v| self.matches_value(kind, v)))
+    }
+
+    /// Whether the statement's Principal names the caller, or its NotPrincipal does not.
+    fn in_statement(&self, stmt: &Stmt) -> bool {
+        match (&stmt.principal, &stmt.not_principal) {
+            (Some(p), _) => self.matches(p),
+            (None, Some(np)) => !self.matches(np),
+            (None, None) => false,
+        }
+    }
+}
+
+/// Whether some Allow statement with some principal covers `action`.
+pub(crate) fn grants_to_anyone(doc: &Doc, action: &str) -> bool {
+    let action = action.to_lowercase();
+    doc.statements.iter().any(|s| {
+        s.effect == Some(Effect::Allow)
+            && has_resource(s)
+            && names_someone(s)
+            && statement_covers_action(s, &action)
+    })
+}
+
+/// Whether the statement applies to at least one principal.
+fn names_someone(stmt: &Stmt) -> bool {
+    match (&stmt.principal, &stmt.not_principal) {
+        (Some(p), _) => p.0.iter().any(|(_, values)| !values.is_empty()),
+        // Excluding some principals leaves (nearly) everyone else.
+        (None, Some(_)) => true,
+        (None, None) => false,
+    }
+}
+
+/// Whether some Allow names the caller and the action, and no unconditional Deny does.
+pub(crate) fn allows(doc: &Doc, principal: &str, action: &str) -> bool {
+    let action = action.to_lowercase();
+    let caller = Caller::new(principal);
+    let applies = |s: &&Stmt| {
+        has_resource(s) && statement_covers_action(s, &action) && caller.in_statement(s)
+    };
+    let mut allowed = false;
+    for s in doc.statements.iter().filter(applies) {
+        match s.effect {
+            Some(Effect::Deny) if !s.has_condition() => return false,
+            Some(Effect::Allow) => allowed = true,
+            _ => {}
+        }
+    }
+    allowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_table() {
+        for (pattern, action, want) in [
+            ("kms:*", "kms:putkeypolicy", true),
+            ("*", "kms:putkeypolicy", true),
+            ("kms:put*", "kms:putkeypolicy", true),
+            ("kms:put*", "kms:encrypt", false),
+            ("kms:putkeypolicy", "kms:putkeypolicy", true),
+            ("kms:putkeypolic", "kms:putkeypolicy", false),
+            ("kms:putkeypolicy*", "kms:putkeypolicy", true),
+            ("kms:?ncrypt", "kms:encrypt", true),
+            ("kms:?ncrypt", "kms:ncrypt", false),
+            ("kms:*key*", "kms:putkeypolicy", true),
+            ("kms:*e*y", "kms:putkeypolicy", true),
+            ("kms:*x*", "kms:putkeypolicy", false),
+            ("s3:*", "kms:putkeypolicy", false),
+            ("**", "", true),
+            ("?", "", false),
+            ("kms:é*", "kms:éx", true),
+            ("kms:?x", "kms:éx", true),
+        ] {
+            assert_eq!(
+                action_matches(pattern, action),
+                want,
+                "{pattern} vs {action}"
+            );
+        }
+    }
+
+    #[test]
+    fn principal_value_table() {
+        let deployer = "arn:aws:iam::111122223333:role/deployer";
+        let session = "arn:aws:sts::111122223333:assumed-role/deployer/ci-42";
+        for (caller, value, want) in [
+            (deployer, "*", true),
+            (deployer, "111122223333", true),
+            (deployer, "444455556666", false),
+            (deployer, deployer, true),
+            (deployer, "arn:aws:iam::111122223333:role/key-admin", false),
+            (session, "arn:aws:iam::111122223333:role/deployer", true),
+            (
+                session,
+                "arn:aws:iam::111122223333:role/team/ci/deployer",
+                true,
+            ),
+            (session, "arn:aws:iam::111122223333:role/deployer-2", false),
+            (session, "arn:aws:iam::444455556666:role/deployer", false),
+            (session, "arn:aws:iam::111122223333:user/deployer", false),
+            (session, session, true),
+            (session, "111122223333", true),
+            ("111122223333", "111122223333", true),
+            ("arn:aws:iam::111122223333:root", "111122223333", true),
+            ("arn:aws:iam::111122223333:root", deployer, false),
+            ("AROAEXAMPLEID", "AROAEXAMPLEID", true),
+        ] {
+            assert_eq!(
+                Caller::new(caller).matches_value(AWS, value),
+                want,
+                "{caller} vs {value}"
+            );
+        }
+        assert!(Caller::new("logs.amazonaws.com").matches_value("Service", "logs.amazonaws.com"));
+        assert!(!Caller::new(deployer).matches_value("Service", "*"));
+    }
+}
