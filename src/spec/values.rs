@@ -118,6 +118,8 @@ impl Tags {
         Self::default()
     }
 
+    // For the spec builder, which validates before it calls this.
+    #[allow(dead_code)]
     pub(crate) fn from_map_unchecked(map: BTreeMap<String, String>) -> Self {
         Self(map)
     }
