@@ -39,8 +39,6 @@
 //! For moto 5.2.5, the `lax` list expected from reading its KMS source is at the top of
 //! `cases.rs`: paste it into the moto instantiation, then trim what the run shows moto passes.
 
-#![allow(dead_code)] // each test binary uses a different part of the helpers
-
 #[macro_use]
 pub mod cases;
 
