@@ -113,7 +113,9 @@ macro_rules! wire_enum {
 wire_enum! {
     /// The type of key material (`KeySpec` in the KMS API; Terraform's `key_spec`, formerly
     /// `customer_master_key_spec`). Fixed when the key is created.
+    #[derive(Default)]
     pub enum KeySpec ("key spec") {
+        #[default]
         SymmetricDefault => "SYMMETRIC_DEFAULT",
         Rsa2048 => "RSA_2048",
         Rsa3072 => "RSA_3072",
@@ -150,7 +152,9 @@ wire_enum! {
 
 wire_enum! {
     /// Where the key material comes from (`Origin`). Fixed when the key is created.
+    #[derive(Default)]
     pub enum Origin ("origin") {
+        #[default]
         AwsKms => "AWS_KMS",
         External => "EXTERNAL",
         AwsCloudhsm => "AWS_CLOUDHSM",
@@ -169,21 +173,6 @@ wire_enum! {
         PendingReplicaDeletion => "PendingReplicaDeletion",
         Unavailable => "Unavailable",
         Updating => "Updating",
-    }
-}
-
-// The enum is declared by `wire_enum!`, which cannot take `#[default]` for only some enums.
-#[allow(clippy::derivable_impls)]
-impl Default for KeySpec {
-    fn default() -> Self {
-        KeySpec::SymmetricDefault
-    }
-}
-
-#[allow(clippy::derivable_impls)]
-impl Default for Origin {
-    fn default() -> Self {
-        Origin::AwsKms
     }
 }
 

@@ -1,1 +1,0 @@
-//! The in-memory KMS: the strict reference backend. STUB.
