@@ -411,7 +411,6 @@ mod strict_rules {
     }
 
     #[tokio::test]
-    #[ignore = "needs the policy module (stub on this branch)"]
     async fn policy_without_a_principal_is_malformed() {
         let kms = InMemoryBackend::new();
         let err = kms
@@ -742,7 +741,6 @@ mod faults {
     }
 
     #[tokio::test]
-    #[ignore = "needs the policy module (stub on this branch)"]
     async fn new_principal_propagation_principal_visible_after_two_attempts() {
         let role = "arn:aws:iam::111122223333:role/new-app";
         let kms = InMemoryBackend::new();
@@ -766,7 +764,6 @@ mod faults {
     }
 
     #[tokio::test]
-    #[ignore = "needs the policy module (stub on this branch)"]
     async fn new_principal_propagation_principal_that_never_appears() {
         let kms = InMemoryBackend::new();
         let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Sid":"Ghost","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/ghost"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
@@ -786,7 +783,6 @@ mod faults {
     }
 
     #[tokio::test]
-    #[ignore = "needs the policy module (stub on this branch)"]
     async fn lockout_safety_check_deploy_role_locked_out() {
         let kms = InMemoryBackend::builder()
             .caller_principal("arn:aws:iam::111122223333:role/deployer")

@@ -54,9 +54,18 @@ async fn policy_format_noise_pretty_policy_is_no_change() {
     let mut req = request();
     req.policy = Some(P_ROOT.to_owned());
     let id = existing(&backend, req).await;
-    let out = r.reconcile(&spec(KmsKeySpec::builder().policy(P_ROOT_PRETTY)), &Target::key_id(&id)).await.unwrap();
+    let out = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().policy(P_ROOT_PRETTY)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.writes(), []);
-    assert_eq!(out.reads(), [DescribeKey, GetKeyPolicy, GetKeyRotationStatus]);
+    assert_eq!(
+        out.reads(),
+        [DescribeKey, GetKeyPolicy, GetKeyRotationStatus]
+    );
 }
 
 #[tokio::test]
@@ -68,7 +77,10 @@ async fn policy_format_noise_control_effect_deny_is_one_put() {
     let deny = KmsKeySpec::builder()
         .policy(P_ROOT_PRETTY.replace("\"Allow\"", "\"Deny\""))
         .bypass_policy_lockout_safety_check(true);
-    let out = r.reconcile(&spec(deny), &Target::key_id(&id)).await.unwrap();
+    let out = r
+        .reconcile(&spec(deny), &Target::key_id(&id))
+        .await
+        .unwrap();
     assert_eq!(out.writes(), [PutKeyPolicy]);
     assert_eq!(backend.writes(), [PutKeyPolicy]);
 }
@@ -90,7 +102,13 @@ async fn principal_list_order_a_and_b_are_no_change() {
     let desired = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{x}"}},"Action":"kms:Encrypt","Resource":"*"}},{{"Effect":"Allow","Principal":{{"AWS":["{x}","{y}"]}},"Action":"kms:Decrypt","Resource":"*"}},{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
     );
-    let out = r.reconcile(&spec(KmsKeySpec::builder().policy(desired)), &Target::key_id(&id)).await.unwrap();
+    let out = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().policy(desired)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.writes(), []);
 }
 
@@ -98,7 +116,12 @@ fn propagation_spec(role: &str) -> KmsKeySpec {
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
     );
-    spec(KmsKeySpec::builder().description("d").policy(policy).tag("env", "dev"))
+    spec(
+        KmsKeySpec::builder()
+            .description("d")
+            .policy(policy)
+            .tag("env", "dev"),
+    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -106,14 +129,21 @@ async fn new_principal_propagation_retries_create_key_until_visible() {
     let role = "arn:aws:iam::111122223333:role/new-role";
     let (backend, r) = setup(InMemoryBackend::new());
     backend.principal_visible_after(role, 2);
-    let out = r.reconcile(&propagation_spec(role), &Target::name("a")).await.unwrap();
+    let out = r
+        .reconcile(&propagation_spec(role), &Target::name("a"))
+        .await
+        .unwrap();
     assert_eq!(backend.writes(), [CreateKey, CreateKey, CreateKey]);
     assert_eq!(out.writes(), [CreateKey, CreateKey, CreateKey]);
     assert_eq!(backend.key_count(), 1);
     // Description, policy and tags travelled inside CreateKey: no follow-up writes, and the key has them.
     let meta = backend.describe_key(&out.key_id).await.unwrap();
     assert_eq!(meta.description, "d");
-    let tags = backend.list_resource_tags(&out.key_id, None).await.unwrap().tags;
+    let tags = backend
+        .list_resource_tags(&out.key_id, None)
+        .await
+        .unwrap()
+        .tags;
     let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
     assert_eq!(keys, ["env", "kms-key:name"]);
 }
@@ -123,16 +153,25 @@ async fn new_principal_propagation_gives_up_with_a_typed_error_and_zero_keys() {
     let role = "arn:aws:iam::111122223333:role/never";
     let (backend, r) = setup(InMemoryBackend::new());
     backend.principal_visible_after(role, 1_000);
-    let err = r.reconcile(&propagation_spec(role), &Target::name("a")).await.unwrap_err();
+    let err = r
+        .reconcile(&propagation_spec(role), &Target::name("a"))
+        .await
+        .unwrap_err();
     assert_eq!(err.backend_kind(), Some(ErrorKind::InvalidPrincipals));
-    let budget = kms_key::RetryPolicy::default().propagation_budget().max_attempts as usize;
+    let budget = kms_key::RetryPolicy::default()
+        .propagation_budget()
+        .max_attempts as usize;
     assert_eq!(backend.writes(), vec![CreateKey; budget]);
     assert_eq!(backend.key_count(), 0);
 }
 
 fn lockout_spec(bypass: bool) -> KmsKeySpec {
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/key-admin"},"Action":"kms:*","Resource":"*"}]}"#;
-    spec(KmsKeySpec::builder().policy(policy).bypass_policy_lockout_safety_check(bypass))
+    spec(
+        KmsKeySpec::builder()
+            .policy(policy)
+            .bypass_policy_lockout_safety_check(bypass),
+    )
 }
 
 fn deployer_backend() -> InMemoryBackend {
@@ -145,7 +184,10 @@ fn deployer_backend() -> InMemoryBackend {
 #[tokio::test(start_paused = true)]
 async fn lockout_safety_check_is_a_typed_error_never_retried() {
     let (backend, r) = setup(deployer_backend());
-    let err = r.reconcile(&lockout_spec(false), &Target::name("a")).await.unwrap_err();
+    let err = r
+        .reconcile(&lockout_spec(false), &Target::name("a"))
+        .await
+        .unwrap_err();
     assert_eq!(err.backend_kind(), Some(ErrorKind::PolicyLockout));
     assert_eq!(backend.writes(), [CreateKey]);
     assert_eq!(backend.key_count(), 0);
@@ -154,7 +196,10 @@ async fn lockout_safety_check_is_a_typed_error_never_retried() {
 #[tokio::test]
 async fn lockout_safety_check_bypass_creates_in_one_call() {
     let (backend, r) = setup(deployer_backend());
-    let out = r.reconcile(&lockout_spec(true), &Target::name("a")).await.unwrap();
+    let out = r
+        .reconcile(&lockout_spec(true), &Target::name("a"))
+        .await
+        .unwrap();
     assert!(out.created);
     assert_eq!(backend.writes(), [CreateKey]);
     assert_eq!(backend.key_count(), 1);
@@ -176,7 +221,13 @@ async fn key_with(backend: &InMemoryBackend, enabled: bool, rotation: bool) -> S
 async fn rotation_vs_enabled_ordering_a() {
     let (backend, r) = setup(InMemoryBackend::new());
     let id = key_with(&backend, false, false).await;
-    let out = r.reconcile(&spec(KmsKeySpec::builder().enable_key_rotation(true)), &Target::key_id(&id)).await.unwrap();
+    let out = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().enable_key_rotation(true)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.writes(), [EnableKey, EnableKeyRotation]);
     assert_eq!(backend.writes(), [EnableKey, EnableKeyRotation]);
 }
@@ -186,8 +237,22 @@ async fn rotation_vs_enabled_ordering_a_disabled_right_after_enable_is_retried()
     let (backend, r) = setup(InMemoryBackend::new());
     let id = key_with(&backend, false, false).await;
     backend.fail_next(EnableKeyRotation, 2, ErrorKind::Disabled);
-    let out = r.reconcile(&spec(KmsKeySpec::builder().enable_key_rotation(true)), &Target::key_id(&id)).await.unwrap();
-    assert_eq!(backend.writes(), [EnableKey, EnableKeyRotation, EnableKeyRotation, EnableKeyRotation]);
+    let out = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().enable_key_rotation(true)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        backend.writes(),
+        [
+            EnableKey,
+            EnableKeyRotation,
+            EnableKeyRotation,
+            EnableKeyRotation
+        ]
+    );
     assert_eq!(out.final_state.rotation.map(|r| r.enabled), Some(true));
 }
 
@@ -196,7 +261,13 @@ async fn rotation_vs_enabled_ordering_disabled_without_our_enable_is_not_retried
     let (backend, r) = setup(InMemoryBackend::new());
     let id = key_with(&backend, true, false).await;
     backend.fail_next(EnableKeyRotation, 1, ErrorKind::Disabled);
-    let err = r.reconcile(&spec(KmsKeySpec::builder().enable_key_rotation(true)), &Target::key_id(&id)).await.unwrap_err();
+    let err = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().enable_key_rotation(true)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.backend_kind(), Some(ErrorKind::Disabled));
     assert_eq!(backend.writes(), [EnableKeyRotation]);
 }
@@ -205,7 +276,11 @@ async fn rotation_vs_enabled_ordering_disabled_without_our_enable_is_not_retried
 async fn rotation_vs_enabled_ordering_b() {
     let (backend, r) = setup(InMemoryBackend::new());
     let id = key_with(&backend, true, false).await;
-    let d = spec(KmsKeySpec::builder().is_enabled(false).enable_key_rotation(true));
+    let d = spec(
+        KmsKeySpec::builder()
+            .is_enabled(false)
+            .enable_key_rotation(true),
+    );
     let out = r.reconcile(&d, &Target::key_id(&id)).await.unwrap();
     assert_eq!(out.writes(), [EnableKeyRotation, DisableKey]);
     assert_eq!(backend.writes(), [EnableKeyRotation, DisableKey]);
@@ -215,7 +290,13 @@ async fn rotation_vs_enabled_ordering_b() {
 async fn rotation_vs_enabled_ordering_c() {
     let (backend, r) = setup(InMemoryBackend::new());
     let id = key_with(&backend, true, true).await;
-    let out = r.reconcile(&spec(KmsKeySpec::builder().is_enabled(false)), &Target::key_id(&id)).await.unwrap();
+    let out = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().is_enabled(false)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap();
     assert_eq!(out.writes(), [DisableKeyRotation, DisableKey]);
     assert_eq!(backend.writes(), [DisableKeyRotation, DisableKey]);
 }
@@ -227,16 +308,36 @@ async fn rotation_unsupported_key_rsa_and_external_read_rotation_as_off_without_
     rsa.key_spec = Some(KeySpec::Rsa2048);
     rsa.key_usage = Some(KeyUsage::EncryptDecrypt);
     let rsa_id = existing(&backend, rsa).await;
-    let d = spec(KmsKeySpec::builder().key_spec(KeySpec::Rsa2048).key_usage(KeyUsage::EncryptDecrypt));
+    let d = spec(
+        KmsKeySpec::builder()
+            .key_spec(KeySpec::Rsa2048)
+            .key_usage(KeyUsage::EncryptDecrypt),
+    );
     let out = r.reconcile(&d, &Target::key_id(&rsa_id)).await.unwrap();
-    assert_eq!(out.api_calls.iter().map(|c| c.operation).collect::<Vec<_>>(), [DescribeKey]);
+    assert_eq!(
+        out.api_calls
+            .iter()
+            .map(|c| c.operation)
+            .collect::<Vec<_>>(),
+        [DescribeKey]
+    );
 
     let mut ext = request();
     ext.origin = Some(Origin::External);
     let ext_id = existing(&backend, ext).await;
-    let d = spec(KmsKeySpec::builder().origin(Origin::External).is_enabled(false));
+    let d = spec(
+        KmsKeySpec::builder()
+            .origin(Origin::External)
+            .is_enabled(false),
+    );
     let out = r.reconcile(&d, &Target::key_id(&ext_id)).await.unwrap();
-    assert_eq!(out.api_calls.iter().map(|c| c.operation).collect::<Vec<_>>(), [DescribeKey]);
+    assert_eq!(
+        out.api_calls
+            .iter()
+            .map(|c| c.operation)
+            .collect::<Vec<_>>(),
+        [DescribeKey]
+    );
     assert_eq!(backend.writes(), []);
 }
 
@@ -252,14 +353,20 @@ async fn deletion_window_create_never_schedules_and_window_changes_are_no_change
     assert_eq!(again.writes(), []);
     assert_eq!(again.key_id, out.key_id);
     // Destroy uses the spec's window.
-    let gone = r.destroy(&Target::name("a"), d7.deletion_window()).await.unwrap();
+    let gone = r
+        .destroy(&Target::name("a"), d7.deletion_window())
+        .await
+        .unwrap();
     assert!(gone.scheduled);
     assert_eq!(backend.writes(), [ScheduleKeyDeletion]);
     let meta = backend.describe_key(&out.key_id).await.unwrap();
     assert_eq!(meta.pending_deletion_window_in_days, Some(7));
     // Destroying again: already pending, nothing written.
     backend.clear_calls();
-    let again = r.destroy(&Target::key_id(&out.key_id), DeletionWindow::DEFAULT).await.unwrap();
+    let again = r
+        .destroy(&Target::key_id(&out.key_id), DeletionWindow::DEFAULT)
+        .await
+        .unwrap();
     assert!(!again.scheduled);
     assert_eq!(backend.writes(), []);
 }
@@ -267,33 +374,67 @@ async fn deletion_window_create_never_schedules_and_window_changes_are_no_change
 #[tokio::test]
 async fn destroy_of_an_unknown_key_is_not_found() {
     let (_backend, r) = setup(InMemoryBackend::new());
-    let err = r.destroy(&Target::key_id("1234abcd-12ab-34cd-56ef-1234567890ab"), DeletionWindow::DEFAULT).await;
-    assert!(matches!(err, Err(ReconcileError::NotFound { .. })), "{err:?}");
+    let err = r
+        .destroy(
+            &Target::key_id("1234abcd-12ab-34cd-56ef-1234567890ab"),
+            DeletionWindow::DEFAULT,
+        )
+        .await;
+    assert!(
+        matches!(err, Err(ReconcileError::NotFound { .. })),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn tags_create_carries_tags_in_create_key() {
     let (backend, r) = setup(InMemoryBackend::new());
-    let out = r.reconcile(&spec(KmsKeySpec::builder().tag("env", "dev")), &Target::name("a")).await.unwrap();
+    let out = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().tag("env", "dev")),
+            &Target::name("a"),
+        )
+        .await
+        .unwrap();
     assert_eq!(backend.writes(), [CreateKey]);
-    assert_eq!(out.final_state.tags.as_ref().and_then(|t| t.get("env")).map(String::as_str), Some("dev"));
+    assert_eq!(
+        out.final_state
+            .tags
+            .as_ref()
+            .and_then(|t| t.get("env"))
+            .map(String::as_str),
+        Some("dev")
+    );
 }
 
 #[tokio::test]
 async fn tags_update_untags_then_tags_in_one_call_each() {
     let (backend, r) = setup(InMemoryBackend::new());
     let mut req = request();
-    req.tags = vec![kms_key::backend::Tag::new("env", "dev"), kms_key::backend::Tag::new("old", "x")];
+    req.tags = vec![
+        kms_key::backend::Tag::new("env", "dev"),
+        kms_key::backend::Tag::new("old", "x"),
+    ];
     let id = existing(&backend, req).await;
     let d = spec(KmsKeySpec::builder().tag("env", "prod").tag("team", "a"));
     let out = r.reconcile(&d, &Target::key_id(&id)).await.unwrap();
     assert_eq!(backend.writes(), [UntagResource, TagResource]);
     let live = backend.list_resource_tags(&id, None).await.unwrap().tags;
-    let pairs: Vec<(&str, &str)> = live.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = live
+        .iter()
+        .map(|t| (t.key.as_str(), t.value.as_str()))
+        .collect();
     assert_eq!(pairs, [("env", "prod"), ("team", "a")]);
     assert_eq!(
-        out.final_state.tags.unwrap().into_iter().collect::<Vec<_>>(),
-        [("env".to_owned(), "prod".to_owned()), ("team".to_owned(), "a".to_owned())]
+        out.final_state
+            .tags
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [
+            ("env".to_owned(), "prod".to_owned()),
+            ("team".to_owned(), "a".to_owned())
+        ]
     );
 }
 
@@ -303,7 +444,10 @@ async fn immutable_fields_and_defaults_explicit_defaults_no_change() {
     let id = existing(&backend, request()).await;
     for d in [
         KmsKeySpec::builder(),
-        KmsKeySpec::builder().key_spec(KeySpec::SymmetricDefault).key_usage(KeyUsage::EncryptDecrypt).multi_region(false),
+        KmsKeySpec::builder()
+            .key_spec(KeySpec::SymmetricDefault)
+            .key_usage(KeyUsage::EncryptDecrypt)
+            .multi_region(false),
     ] {
         let out = r.reconcile(&spec(d), &Target::key_id(&id)).await.unwrap();
         assert_eq!(out.writes(), []);
@@ -316,12 +460,23 @@ async fn immutable_fields_and_defaults_changes_are_typed_errors_with_zero_writes
     let (backend, r) = setup(InMemoryBackend::new());
     let id = existing(&backend, request()).await;
     let cases = [
-        (KmsKeySpec::builder().key_spec(KeySpec::Rsa2048).key_usage(KeyUsage::EncryptDecrypt), "key_spec"),
+        (
+            KmsKeySpec::builder()
+                .key_spec(KeySpec::Rsa2048)
+                .key_usage(KeyUsage::EncryptDecrypt),
+            "key_spec",
+        ),
         (KmsKeySpec::builder().multi_region(true), "multi_region"),
-        (KmsKeySpec::builder().custom_key_store_id("cks-1234567890abcdef0"), "origin"),
+        (
+            KmsKeySpec::builder().custom_key_store_id("cks-1234567890abcdef0"),
+            "origin",
+        ),
     ];
     for (d, field) in cases {
-        let err = r.reconcile(&spec(d), &Target::key_id(&id)).await.unwrap_err();
+        let err = r
+            .reconcile(&spec(d), &Target::key_id(&id))
+            .await
+            .unwrap_err();
         match err {
             ReconcileError::Plan(PlanError::Immutable { field: f, .. }) => assert_eq!(f, field),
             other => panic!("{field}: {other:?}"),
@@ -355,7 +510,10 @@ async fn orphan_after_partial_create_rerun_finds_the_key_after_any_call() {
         let first = r.reconcile(&d, &Target::name("a")).await;
         assert_eq!(first.is_ok(), k == 4, "k={k}");
         backend.clear_faults();
-        let second = r.reconcile(&d, &Target::name("a")).await.unwrap_or_else(|e| panic!("k={k}: {e}"));
+        let second = r
+            .reconcile(&d, &Target::name("a"))
+            .await
+            .unwrap_or_else(|e| panic!("k={k}: {e}"));
         assert_eq!(second.writes(), expected, "k={k}");
         assert_eq!(backend.key_count(), 1, "k={k}");
         let third = r.reconcile(&d, &Target::name("a")).await.unwrap();
@@ -368,17 +526,39 @@ async fn pending_deletion_is_refused_unless_restoring() {
     let (backend, r) = setup(InMemoryBackend::new());
     let d = spec(KmsKeySpec::builder().description("d"));
     let out = r.reconcile(&d, &Target::name("a")).await.unwrap();
-    backend.schedule_key_deletion(&out.key_id, None).await.unwrap();
+    backend
+        .schedule_key_deletion(&out.key_id, None)
+        .await
+        .unwrap();
     backend.clear_calls();
-    let err = r.reconcile(&d, &Target::key_id(&out.key_id)).await.unwrap_err();
-    assert!(matches!(err, ReconcileError::Plan(PlanError::PendingDeletion { .. })), "{err:?}");
+    let err = r
+        .reconcile(&d, &Target::key_id(&out.key_id))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ReconcileError::Plan(PlanError::PendingDeletion { .. })),
+        "{err:?}"
+    );
     assert_eq!(backend.writes(), []);
-    let restored = r.reconcile_with(&d, &Target::key_id(&out.key_id), &ReconcileOptions::restore(true)).await.unwrap();
+    let restored = r
+        .reconcile_with(
+            &d,
+            &Target::key_id(&out.key_id),
+            &ReconcileOptions::restore(true),
+        )
+        .await
+        .unwrap();
     assert_eq!(restored.writes(), [CancelKeyDeletion, EnableKey]);
     assert!(restored.final_state.enabled);
     // By name, a key pending deletion is ignored unless restoring: restore finds it again.
-    backend.schedule_key_deletion(&out.key_id, None).await.unwrap();
-    let again = r.reconcile_with(&d, &Target::name("a"), &ReconcileOptions::restore(true)).await.unwrap();
+    backend
+        .schedule_key_deletion(&out.key_id, None)
+        .await
+        .unwrap();
+    let again = r
+        .reconcile_with(&d, &Target::name("a"), &ReconcileOptions::restore(true))
+        .await
+        .unwrap();
     assert_eq!(again.key_id, out.key_id);
     assert_eq!(backend.key_count(), 1);
 }
@@ -386,38 +566,78 @@ async fn pending_deletion_is_refused_unless_restoring() {
 #[tokio::test]
 async fn exact_call_counts() {
     let (backend, r) = setup(InMemoryBackend::new());
-    let plain = r.reconcile(&spec(KmsKeySpec::builder()), &Target::name("plain")).await.unwrap();
+    let plain = r
+        .reconcile(&spec(KmsKeySpec::builder()), &Target::name("plain"))
+        .await
+        .unwrap();
     assert_eq!(plain.writes(), [CreateKey]);
-    let rot = r.reconcile(&spec(KmsKeySpec::builder().enable_key_rotation(true)), &Target::name("rot")).await.unwrap();
+    let rot = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().enable_key_rotation(true)),
+            &Target::name("rot"),
+        )
+        .await
+        .unwrap();
     assert_eq!(rot.writes(), [CreateKey, EnableKeyRotation]);
-    let off = r.reconcile(&spec(KmsKeySpec::builder().is_enabled(false)), &Target::name("off")).await.unwrap();
+    let off = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().is_enabled(false)),
+            &Target::name("off"),
+        )
+        .await
+        .unwrap();
     assert_eq!(off.writes(), [CreateKey, DisableKey]);
 
     // No-op by key id: DescribeKey, plus GetKeyRotationStatus (the key can rotate), and the
     // facets the spec manages.
-    let noop = r.reconcile(&spec(KmsKeySpec::builder()), &Target::key_id(&plain.key_id)).await.unwrap();
-    assert_eq!(noop.api_calls.iter().map(|c| c.operation).collect::<Vec<_>>(), [DescribeKey, GetKeyRotationStatus]);
+    let noop = r
+        .reconcile(&spec(KmsKeySpec::builder()), &Target::key_id(&plain.key_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        noop.api_calls
+            .iter()
+            .map(|c| c.operation)
+            .collect::<Vec<_>>(),
+        [DescribeKey, GetKeyRotationStatus]
+    );
     let managed = spec(KmsKeySpec::builder().policy(P_ROOT).tags([("a", "b")]));
     let id = rot.key_id.clone();
     r.reconcile(&managed, &Target::key_id(&id)).await.unwrap();
     let noop = r.reconcile(&managed, &Target::key_id(&id)).await.unwrap();
     assert_eq!(
-        noop.api_calls.iter().map(|c| c.operation).collect::<Vec<_>>(),
-        [DescribeKey, GetKeyPolicy, GetKeyRotationStatus, ListResourceTags]
+        noop.api_calls
+            .iter()
+            .map(|c| c.operation)
+            .collect::<Vec<_>>(),
+        [
+            DescribeKey,
+            GetKeyPolicy,
+            GetKeyRotationStatus,
+            ListResourceTags
+        ]
     );
 
     // Each single-attribute change is one write.
     let base = KmsKeySpec::builder().policy(P_ROOT).tags([("a", "b")]);
     let singles = [
         (base.clone().description("x"), UpdateKeyDescription),
-        (base.clone().policy(P_ROOT.replace("Root", "Root2")), PutKeyPolicy),
+        (
+            base.clone().policy(P_ROOT.replace("Root", "Root2")),
+            PutKeyPolicy,
+        ),
         (base.clone().tags([("a", "c")]), TagResource),
-        (base.clone().tags(Vec::<(String, String)>::new()), UntagResource),
+        (
+            base.clone().tags(Vec::<(String, String)>::new()),
+            UntagResource,
+        ),
         (base.clone().is_enabled(false), DisableKey),
     ];
     for (d, op) in singles {
         let (_b, r) = setup(InMemoryBackend::new());
-        r.reconcile(&spec(base.clone()), &Target::name("k")).await.unwrap();
+        r.reconcile(&spec(base.clone()), &Target::name("k"))
+            .await
+            .unwrap();
         let out = r.reconcile(&spec(d), &Target::name("k")).await.unwrap();
         assert_eq!(out.writes(), [op]);
     }
@@ -466,5 +686,11 @@ async fn import_of_a_locked_policy_sets_the_bypass() {
     let id = existing(&backend, req).await;
     let imported = r.import(&id).await.unwrap();
     assert!(imported.bypass_policy_lockout_safety_check());
-    assert!(r.plan(&imported, &Target::key_id(&id)).await.unwrap().plan.is_empty());
+    assert!(
+        r.plan(&imported, &Target::key_id(&id))
+            .await
+            .unwrap()
+            .plan
+            .is_empty()
+    );
 }

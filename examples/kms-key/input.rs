@@ -11,18 +11,40 @@ pub struct Inputs {
 }
 
 fn one(field: &str, code: ErrorCode, message: String) -> ValidationErrors {
-    ValidationErrors::from_vec(vec![ValidationError::new(FieldPath::new(field), code, message)]).expect("non-empty")
+    ValidationErrors::from_vec(vec![ValidationError::new(
+        FieldPath::new(field),
+        code,
+        message,
+    )])
+    .expect("non-empty")
 }
 
 /// Loads `file`; `name` overrides the logical name of a single spec, or picks one resource of a
 /// Terraform configuration.
 pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| one("", ErrorCode::InvalidType, format!("cannot read {}: {e}", file.display())))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-        one("", ErrorCode::JsonSyntax, format!("{} is not valid JSON at line {} column {}: {e}", file.display(), e.line(), e.column()))
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        one(
+            "",
+            ErrorCode::InvalidType,
+            format!("cannot read {}: {e}", file.display()),
+        )
     })?;
-    let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        one(
+            "",
+            ErrorCode::JsonSyntax,
+            format!(
+                "{} is not valid JSON at line {} column {}: {e}",
+                file.display(),
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let file_name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if file_name.ends_with(".tf.json") || is_terraform_json(&value) {
         let mut keys = from_terraform_json(&text)?;
         if let Some(n) = name {
@@ -31,7 +53,9 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors>
                 return Err(one(
                     "resource.aws_kms_key",
                     ErrorCode::InvalidValue,
-                    format!("--name {n}: the configuration has no aws_kms_key resource of that name"),
+                    format!(
+                        "--name {n}: the configuration has no aws_kms_key resource of that name"
+                    ),
                 ));
             }
         }
@@ -41,7 +65,13 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors>
     let stem = file_name.strip_suffix(".json").unwrap_or(file_name);
     let name = name.unwrap_or(stem).to_owned();
     if name.is_empty() {
-        return Err(one("", ErrorCode::InvalidValue, "the logical name is empty: pass --name".into()));
+        return Err(one(
+            "",
+            ErrorCode::InvalidValue,
+            "the logical name is empty: pass --name".into(),
+        ));
     }
-    Ok(Inputs { keys: vec![kms_key::spec::terraform::NamedSpec::new(name, spec)] })
+    Ok(Inputs {
+        keys: vec![kms_key::spec::terraform::NamedSpec::new(name, spec)],
+    })
 }

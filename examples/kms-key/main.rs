@@ -34,7 +34,12 @@ use crate::output::{Report, exit_for};
 #[command(name = "kms-key", version, about = "Manage AWS KMS keys as code", long_about = None)]
 struct Cli {
     /// The in-memory KMS state file (when not talking to AWS).
-    #[arg(long, global = true, value_name = "PATH", default_value = ".kms-key/state.json")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = ".kms-key/state.json"
+    )]
     state: PathBuf,
     /// Talk to AWS KMS (standard region and credential chain).
     #[arg(long, global = true)]
@@ -135,7 +140,10 @@ impl Backend {
         }
         let memory = InMemoryBackend::load_or_new(&cli.state).map_err(|e| e.to_string())?;
         let memory = Arc::new(memory);
-        Ok(Self { dyn_backend: memory.clone(), memory: Some((memory, cli.state.clone())) })
+        Ok(Self {
+            dyn_backend: memory.clone(),
+            memory: Some((memory, cli.state.clone())),
+        })
     }
 
     /// Persists the in-memory store, whatever happened: partial changes are real changes.
@@ -154,7 +162,10 @@ async fn open_aws(endpoint: Option<&str>) -> Result<Backend, String> {
         Some(url) => AwsBackend::from_env_with_endpoint(url).await,
         None => AwsBackend::from_env().await,
     };
-    Ok(Backend { dyn_backend: Arc::new(aws), memory: None })
+    Ok(Backend {
+        dyn_backend: Arc::new(aws),
+        memory: None,
+    })
 }
 
 #[cfg(not(feature = "aws"))]
@@ -166,7 +177,9 @@ async fn open_aws(_endpoint: Option<&str>) -> Result<Backend, String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .init();
     }
     match run(cli).await {
         Ok(code) => code,
@@ -187,8 +200,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             report.print_validate(*json);
             Ok(ExitCode::from(if report.ok() { 0 } else { 1 }))
         }
-        Command::Plan { file, target, restore, json } => {
-            let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else { return Ok(ExitCode::from(1)) };
+        Command::Plan {
+            file,
+            target,
+            restore,
+            json,
+        } => {
+            let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
+                return Ok(ExitCode::from(1));
+            };
             check_key_id(&inputs, target)?;
             let backend = Backend::open(&cli).await?;
             let reconciler = Reconciler::new(backend.dyn_backend.clone());
@@ -197,13 +217,22 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             for (i, key) in inputs.keys.iter().enumerate() {
                 let t = target_for(target, &key.name);
                 out.progress(i + 1, total, &key.name);
-                let r = reconciler.plan_with(&key.spec, &t, &ReconcileOptions::restore(*restore)).await;
+                let r = reconciler
+                    .plan_with(&key.spec, &t, &ReconcileOptions::restore(*restore))
+                    .await;
                 out.planned(&key.name, r);
             }
             Ok(out.finish())
         }
-        Command::Apply { file, target, restore, json } => {
-            let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else { return Ok(ExitCode::from(1)) };
+        Command::Apply {
+            file,
+            target,
+            restore,
+            json,
+        } => {
+            let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
+                return Ok(ExitCode::from(1));
+            };
             check_key_id(&inputs, target)?;
             let backend = Backend::open(&cli).await?;
             let reconciler = Reconciler::new(backend.dyn_backend.clone());
@@ -212,7 +241,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             for (i, key) in inputs.keys.iter().enumerate() {
                 let t = target_for(target, &key.name);
                 out.progress(i + 1, total, &key.name);
-                let r = reconciler.reconcile_with(&key.spec, &t, &ReconcileOptions::restore(*restore)).await;
+                let r = reconciler
+                    .reconcile_with(&key.spec, &t, &ReconcileOptions::restore(*restore))
+                    .await;
                 out.applied(&key.name, r);
                 backend.save()?;
             }
@@ -252,12 +283,17 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                         "{t}: key {} scheduled for deletion in {} days{}",
                         d.key_id,
                         window.days(),
-                        d.deletion_date.map(|d| format!(" (on {d})")).unwrap_or_default()
+                        d.deletion_date
+                            .map(|d| format!(" (on {d})"))
+                            .unwrap_or_default()
                     );
                     Ok(ExitCode::SUCCESS)
                 }
                 Ok(d) => {
-                    println!("{t}: key {} was already pending deletion; nothing to do", d.key_id);
+                    println!(
+                        "{t}: key {} was already pending deletion; nothing to do",
+                        d.key_id
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -295,4 +331,3 @@ fn target_for(args: &TargetArgs, name: &str) -> Target {
         None => Target::name(name),
     }
 }
-

@@ -55,12 +55,20 @@ impl Report {
             }
             text.push(format!("{name}: valid"));
         }
-        Self { errors: Vec::new(), warnings, text }
+        Self {
+            errors: Vec::new(),
+            warnings,
+            text,
+        }
     }
 
     pub fn invalid(errors: &ValidationErrors) -> Self {
         Self {
-            errors: errors.errors().iter().map(|e| json!({"field": e.field(), "code": e.code(), "message": e.message()})).collect(),
+            errors: errors
+                .errors()
+                .iter()
+                .map(|e| json!({"field": e.field(), "code": e.code(), "message": e.message()}))
+                .collect(),
             warnings: Vec::new(),
             text: vec![format!("error: {errors}")],
         }
@@ -72,7 +80,10 @@ impl Report {
 
     pub fn print_validate(&self, json: bool) {
         if json {
-            println!("{}", json!({"valid": self.ok(), "errors": self.errors, "warnings": self.warnings}));
+            println!(
+                "{}",
+                json!({"valid": self.ok(), "errors": self.errors, "warnings": self.warnings})
+            );
         } else if self.ok() {
             for line in &self.text {
                 println!("{line}");
@@ -100,7 +111,13 @@ pub struct Run {
 
 impl Run {
     pub fn new(verb: &'static str, json: bool) -> Self {
-        Self { verb, json, keys: Vec::new(), worst: 0, total: 0 }
+        Self {
+            verb,
+            json,
+            keys: Vec::new(),
+            worst: 0,
+            total: 0,
+        }
     }
 
     /// Progress for files with many keys, on stderr so stdout stays clean.
@@ -116,7 +133,8 @@ impl Run {
         if !self.json {
             eprintln!("error: {name}: {e}");
         }
-        self.keys.push(json!({"name": name, "error": error_json(e)}));
+        self.keys
+            .push(json!({"name": name, "error": error_json(e)}));
     }
 
     pub fn planned(&mut self, name: &str, r: Result<Planned, ReconcileError>) {
@@ -142,14 +160,22 @@ impl Run {
                     let writes = o.writes().len();
                     let reads = o.reads().len();
                     if o.changes.is_empty() {
-                        println!("  key \"{name}\" ({}): no changes ({reads} reads, 0 writes)", o.key_id);
+                        println!(
+                            "  key \"{name}\" ({}): no changes ({reads} reads, 0 writes)",
+                            o.key_id
+                        );
                     } else {
-                        let ops: Vec<&str> = o.changes.iter().map(|c| c.operation().as_str()).collect();
+                        let ops: Vec<&str> =
+                            o.changes.iter().map(|c| c.operation().as_str()).collect();
                         println!(
                             "  key \"{name}\" ({}): {} {} ({reads} reads, {writes} writes): {}",
                             o.key_id,
                             if o.created { "created" } else { "updated" },
-                            if o.changes.len() == 1 { "with 1 change".to_owned() } else { format!("with {} changes", o.changes.len()) },
+                            if o.changes.len() == 1 {
+                                "with 1 change".to_owned()
+                            } else {
+                                format!("with {} changes", o.changes.len())
+                            },
                             ops.join(", ")
                         );
                     }
@@ -171,8 +197,16 @@ impl Run {
         if self.json {
             println!("{}", json!({ "keys": self.keys }));
         } else if self.total > 1 {
-            let failed = self.keys.iter().filter(|k| k.get("error").is_some()).count();
-            eprintln!("{} keys: {} ok, {failed} failed", self.total, self.total - failed);
+            let failed = self
+                .keys
+                .iter()
+                .filter(|k| k.get("error").is_some())
+                .count();
+            eprintln!(
+                "{} keys: {} ok, {failed} failed",
+                self.total,
+                self.total - failed
+            );
         }
         ExitCode::from(self.worst)
     }
@@ -182,6 +216,9 @@ pub fn print_import(key_id: &str, spec: &KmsKeySpec, json: bool) {
     if json {
         println!("{}", json!({"key_id": key_id, "spec": spec}));
     } else {
-        println!("{}", serde_json::to_string_pretty(spec).expect("a spec serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(spec).expect("a spec serializes")
+        );
     }
 }

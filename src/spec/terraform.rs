@@ -19,7 +19,10 @@ pub struct NamedSpec {
 impl NamedSpec {
     /// A spec with its logical name.
     pub fn new(name: impl Into<String>, spec: KmsKeySpec) -> Self {
-        Self { name: name.into(), spec }
+        Self {
+            name: name.into(),
+            spec,
+        }
     }
 }
 
