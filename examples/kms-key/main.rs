@@ -148,10 +148,14 @@ impl Backend {
 
     /// Persists the in-memory store, whatever happened: partial changes are real changes.
     fn save(&self) -> Result<(), String> {
-        match &self.memory {
-            Some((m, path)) => m.save(path).map_err(|e| e.to_string()),
-            None => Ok(()),
+        let Some((m, path)) = &self.memory else {
+            return Ok(());
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
+        m.save(path).map_err(|e| e.to_string())
     }
 }
 
@@ -255,6 +259,17 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             match reconciler.import(key_id).await {
                 Ok(spec) => {
                     output::print_import(key_id, &spec, *json);
+                    if let Ok(meta) = backend.dyn_backend.list_resource_tags(key_id, None).await
+                        && let Some(t) = meta
+                            .tags
+                            .iter()
+                            .find(|t| t.key == kms_key::spec::OWNERSHIP_TAG_KEY)
+                    {
+                        eprintln!(
+                            "note: this key carries the logical name {:?}: apply the spec with --name {} (or --key-id {key_id})",
+                            t.value, t.value
+                        );
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
