@@ -29,5 +29,5 @@ cargo test --all-features --locked
 echo "==> tests without default features (no AWS SDK)"
 cargo test --no-default-features --locked
 
-echo "==> benches compile"
-cargo bench --no-default-features --locked --no-run
+echo "==> docs build without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --locked

@@ -489,7 +489,8 @@ impl BackendError {
     }
 }
 
-/// A KMS endpoint: AWS itself ([`aws::AwsBackend`], feature `aws`) or the in-memory one.
+/// A KMS endpoint: AWS itself (`aws::AwsBackend`, feature `aws`) or the in-memory one
+/// ([`memory::InMemoryBackend`]).
 ///
 /// Keys are addressed by key id or key ARN (`key_id` parameters accept both), as in the KMS API.
 /// Implementations must be cheap to share (`Arc<dyn KmsBackend>`) and safe to call from many
