@@ -296,6 +296,30 @@ impl ValidationErrors {
     }
 }
 
+impl ValidationErrors {
+    /// One error.
+    pub fn single(
+        field: impl Into<FieldPath>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
+        Self(vec![ValidationError::new(field, code, message)])
+    }
+
+    /// A JSON text that does not parse, with its line and column.
+    pub(crate) fn json_syntax(e: &serde_json::Error) -> Self {
+        Self::single(
+            "",
+            ErrorCode::JsonSyntax,
+            format!(
+                "not valid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    }
+}
+
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();

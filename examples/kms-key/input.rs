@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use kms_key::spec::terraform::{NamedSpec, from_terraform_json, is_terraform_json};
-use kms_key::{ErrorCode, FieldPath, KmsKeySpec, ValidationError, ValidationErrors};
+use kms_key::{ErrorCode, KmsKeySpec, ValidationErrors};
 
 /// The keys a file describes.
 pub struct Inputs {
@@ -11,12 +11,7 @@ pub struct Inputs {
 }
 
 fn one(field: &str, code: ErrorCode, message: String) -> ValidationErrors {
-    ValidationErrors::from_vec(vec![ValidationError::new(
-        FieldPath::new(field),
-        code,
-        message,
-    )])
-    .expect("non-empty")
+    ValidationErrors::single(field, code, message)
 }
 
 /// Loads `file`; `name` overrides the logical name of a single spec, or picks one resource of a

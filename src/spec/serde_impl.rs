@@ -63,17 +63,8 @@ impl KmsKeySpec {
     /// Malformed JSON (with line and column), unknown fields, wrong types, and every rule the
     /// builder checks, all at once.
     pub fn from_json(text: &str) -> Result<Self, ValidationErrors> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            single(
-                FieldPath::new(""),
-                ErrorCode::JsonSyntax,
-                format!(
-                    "not valid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ValidationErrors::json_syntax(&e))?;
         Self::from_json_value(&value)
     }
 
@@ -92,7 +83,7 @@ impl KmsKeySpec {
         base: &FieldPath,
     ) -> Result<Self, ValidationErrors> {
         let Some(object) = value.as_object() else {
-            return Err(single(
+            return Err(ValidationErrors::single(
                 base.clone(),
                 ErrorCode::InvalidType,
                 format!(
@@ -173,10 +164,6 @@ fn rebase(e: ValidationError, base: &FieldPath) -> ValidationError {
     }
     let joined = FieldPath::new(format!("{}.{}", base, e.field()));
     ValidationError::new(joined, e.code(), e.message().to_owned())
-}
-
-fn single(field: FieldPath, code: ErrorCode, message: String) -> ValidationErrors {
-    ValidationErrors::from_vec(vec![ValidationError::new(field, code, message)]).expect("non-empty")
 }
 
 /// Maps each given key to its Terraform name; reports unknown and duplicate fields.

@@ -42,20 +42,16 @@ impl NamedSpec {
 /// # Errors
 /// Every problem of every key, with paths such as `resource.aws_kms_key.a.key_usage`.
 pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationErrors> {
-    let root: Value = serde_json::from_str(text).map_err(|e| {
-        one(
-            FieldPath::new(""),
-            ErrorCode::JsonSyntax,
-            format!(
-                "not valid JSON at line {} column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    let root: Value = serde_json::from_str(text).map_err(|e| ValidationErrors::json_syntax(&e))?;
     let resource_path = FieldPath::new("resource");
     let blocks: Vec<&Value> = match root.get("resource") {
-        None => return Err(one(resource_path, ErrorCode::InvalidType, "a Terraform JSON configuration needs a `resource` object holding `aws_kms_key` resources".into())),
+        None => {
+            return Err(ValidationErrors::single(
+                resource_path,
+                ErrorCode::InvalidType,
+                "a Terraform JSON configuration needs a `resource` object holding `aws_kms_key` resources",
+            ));
+        }
         Some(Value::Array(list)) => list.iter().collect(),
         Some(v) => vec![v],
     };
@@ -94,10 +90,10 @@ pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationError
         return Err(e);
     }
     if out.is_empty() {
-        return Err(one(
+        return Err(ValidationErrors::single(
             resource_path.field("aws_kms_key"),
             ErrorCode::InvalidType,
-            "the configuration has no aws_kms_key resource".into(),
+            "the configuration has no aws_kms_key resource",
         ));
     }
     Ok(out)
@@ -154,10 +150,6 @@ fn find_interpolation(s: &str) -> Option<&str> {
         i += 1;
     }
     None
-}
-
-fn one(field: FieldPath, code: ErrorCode, message: String) -> ValidationErrors {
-    ValidationErrors::from_vec(vec![ValidationError::new(field, code, message)]).expect("non-empty")
 }
 
 #[cfg(test)]
