@@ -239,14 +239,42 @@ pub enum PlanError {
         /// Its state.
         state: KeyState,
     },
-    /// The spec's tags and the ownership tag together exceed KMS's 50 tags per key.
+    /// The spec's tags and the tags kms-key keeps on the key (the ownership tag, `aws:` tags)
+    /// together exceed KMS's 50 tags per key.
     #[error(
-        "tags: {count} tags plus the {OWNERSHIP_TAG_KEY} ownership tag exceed the {MAX_TAGS} tags KMS allows per key; drop one"
+        "tags: {count} tags plus {kept} that kms-key keeps on the key (the {OWNERSHIP_TAG_KEY} ownership tag, aws: tags) exceed the {MAX_TAGS} tags KMS allows per key; drop {}",
+        count + kept - MAX_TAGS
     )]
     TooManyTags {
         /// The number of tags in the spec.
         count: usize,
+        /// The tags kms-key keeps and never removes.
+        kept: usize,
     },
+}
+
+impl PlanError {
+    /// A stable snake_case code for scripts: `immutable_field`, `pending_deletion`,
+    /// `rotation_on_disabled_key`, `unmanageable_state`, `too_many_tags`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PlanError::Immutable { .. } => "immutable_field",
+            PlanError::PendingDeletion { .. } => "pending_deletion",
+            PlanError::RotationOnDisabledKey { .. } => "rotation_on_disabled_key",
+            PlanError::UnmanageableState { .. } => "unmanageable_state",
+            PlanError::TooManyTags { .. } => "too_many_tags",
+        }
+    }
+
+    /// The spec field the refusal is about, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            PlanError::Immutable { field, .. } => Some(field),
+            PlanError::RotationOnDisabledKey { .. } => Some("enable_key_rotation"),
+            PlanError::TooManyTags { .. } => Some("tags"),
+            PlanError::PendingDeletion { .. } | PlanError::UnmanageableState { .. } => None,
+        }
+    }
 }
 
 /// An ordered list of changes to one key; empty when the key already matches.
@@ -259,6 +287,9 @@ pub struct Plan {
     pub key_id: Option<String>,
     /// The changes, in the order they will be made.
     pub changes: Vec<Change>,
+    /// What a person should know about this plan (shown with it; empty for most plans).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -311,7 +342,10 @@ fn plan_create(spec: &KmsKeySpec, options: &PlanOptions) -> Result<Plan, PlanErr
         spec.tags().map(|t| t.as_map().clone()).unwrap_or_default();
     if let Some(name) = &options.name {
         if tags.len() >= MAX_TAGS {
-            return Err(PlanError::TooManyTags { count: tags.len() });
+            return Err(PlanError::TooManyTags {
+                count: tags.len(),
+                kept: 1,
+            });
         }
         tags.insert(OWNERSHIP_TAG_KEY.to_owned(), name.clone());
     }
@@ -345,6 +379,7 @@ fn plan_create(spec: &KmsKeySpec, options: &PlanOptions) -> Result<Plan, PlanErr
         name: options.name.clone(),
         key_id: None,
         changes,
+        notes: Vec::new(),
     })
 }
 
@@ -365,10 +400,10 @@ fn check_immutable(spec: &KmsKeySpec, live: &ObservedKey) -> Result<(), PlanErro
         }
     }
     let show = |v: Option<&str>| v.map_or_else(|| "none".to_owned(), str::to_owned);
+    // The fields a user writes come first, so the error names the one they changed (a custom
+    // key store implies an origin: report the store, not the origin).
     differs("key_spec", live.key_spec, spec.key_spec())?;
     differs("key_usage", live.key_usage, spec.key_usage())?;
-    differs("origin", live.origin, spec.origin())?;
-    differs("multi_region", live.multi_region, spec.multi_region())?;
     differs(
         "custom_key_store_id",
         show(live.custom_key_store_id.as_deref()),
@@ -379,6 +414,8 @@ fn check_immutable(spec: &KmsKeySpec, live: &ObservedKey) -> Result<(), PlanErro
         show(live.xks_key_id.as_deref()),
         show(spec.xks_key_id()),
     )?;
+    differs("origin", live.origin, spec.origin())?;
+    differs("multi_region", live.multi_region, spec.multi_region())?;
     Ok(())
 }
 
@@ -442,6 +479,15 @@ fn plan_update(
     }
 
     if let (Some(desired), Some(observed)) = (spec.tags(), &live.tags) {
+        // Tags kms-key never removes still count against KMS's limit: refuse before any write
+        // rather than fail halfway at TagResource.
+        let kept = observed.keys().filter(|k| is_unmanaged_tag(k)).count();
+        if desired.len() + kept > MAX_TAGS {
+            return Err(PlanError::TooManyTags {
+                count: desired.len(),
+                kept,
+            });
+        }
         let removed: BTreeMap<String, String> = observed
             .iter()
             .filter(|(k, _)| !is_unmanaged_tag(k) && desired.get(k).is_none())
@@ -464,11 +510,11 @@ fn plan_update(
         }
     }
 
-    if live.can_rotate() {
-        let observed = live.rotation.unwrap_or(ObservedRotation {
-            enabled: false,
-            period_in_days: None,
-        });
+    // Rotation is unknown only while a key is pending deletion (KMS reports it off then); a
+    // restore reads it again once the key is back, and changes it then.
+    if live.can_rotate()
+        && let Some(observed) = live.rotation
+    {
         let want_period = spec.rotation_period().map(|p| p.days());
         let rotation_change = match (spec.enable_key_rotation(), observed.enabled) {
             (true, false) => Some(Change::EnableKeyRotation {
@@ -504,10 +550,17 @@ fn plan_update(
         changes.push(Change::DisableKey);
     }
 
+    let mut notes = Vec::new();
+    if live.state == KeyState::PendingDeletion && live.can_rotate() && live.rotation.is_none() {
+        notes.push(
+            "KMS reports rotation as off while a key is pending deletion: rotation is read again once the key is restored, and changed then if it differs".to_owned(),
+        );
+    }
     Ok(Plan {
         name: options.name.clone(),
         key_id: Some(live.key_id.clone()),
         changes,
+        notes,
     })
 }
 
@@ -783,9 +836,9 @@ mod tests {
             ),
             (
                 KmsKeySpec::builder().custom_key_store_id("cks-1234567890abcdef0"),
-                "origin",
-                "AWS_KMS",
-                "AWS_CLOUDHSM",
+                "custom_key_store_id",
+                "none",
+                "cks-1234567890abcdef0",
             ),
         ];
         for (b, field, live_v, desired) in cases {

@@ -38,6 +38,7 @@ use crate::plan::{Change, Plan, PlanError, PlanOptions, apply_to, plan};
 use crate::policy::KeyPolicy;
 use crate::retry::{Budget, RetryPolicy};
 use crate::spec::{DeletionWindow, KeyState, KmsKeySpec, OWNERSHIP_TAG_KEY, Origin};
+use crate::validation::ValidationErrors;
 
 /// Which key a reconcile is about.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -76,14 +77,55 @@ impl std::fmt::Display for Target {
 #[non_exhaustive]
 pub struct ReconcileOptions {
     /// Restore a key that is pending deletion (CancelKeyDeletion, then the rest) instead of
-    /// refusing with [`PlanError::PendingDeletion`].
+    /// refusing with [`PlanError::PendingDeletion`]. By name, this restores the one key pending
+    /// deletion that carries the name when no live key does.
     pub restore: bool,
+    /// By name: create a new key even though a key carrying the name is pending deletion (it
+    /// stays scheduled for deletion). Without this, that is refused with
+    /// [`ReconcileError::NamePendingDeletion`], because the old key's data would be lost with it.
+    pub new_key_while_pending: bool,
 }
 
 impl ReconcileOptions {
     /// Options with restoring of keys pending deletion on or off.
     pub fn restore(restore: bool) -> Self {
-        Self { restore }
+        Self {
+            restore,
+            ..Self::default()
+        }
+    }
+
+    /// The same options with restoring on or off.
+    #[must_use]
+    pub fn with_restore(mut self, restore: bool) -> Self {
+        self.restore = restore;
+        self
+    }
+
+    /// The same options, allowing (or not) a new key beside a namesake pending deletion.
+    #[must_use]
+    pub fn with_new_key_while_pending(mut self, allow: bool) -> Self {
+        self.new_key_while_pending = allow;
+        self
+    }
+}
+
+/// A key pending deletion, as named in an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PendingKey {
+    /// The key id.
+    pub key_id: String,
+    /// When KMS will delete it (RFC 3339).
+    pub deletion_date: Option<String>,
+}
+
+impl std::fmt::Display for PendingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.deletion_date {
+            Some(d) => write!(f, "{} (deleted on {d})", self.key_id),
+            None => f.write_str(&self.key_id),
+        }
     }
 }
 
@@ -114,12 +156,16 @@ fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S:
 pub struct Planned {
     /// The target as given.
     pub target: Target,
+    /// The spec planned for.
+    pub spec: KmsKeySpec,
     /// The live key; `None` when it is to be created.
     pub observed: Option<ObservedKey>,
     /// The changes.
     pub plan: Plan,
     /// The read calls made to observe.
     pub api_calls: Vec<ApiCall>,
+    /// Made by `reconcile` right before its own apply: nothing can have changed in between.
+    fresh: bool,
 }
 
 /// The result of a successful apply.
@@ -200,6 +246,51 @@ pub enum ReconcileError {
         /// The keys that carry it.
         key_ids: Vec<String>,
     },
+    /// The input is invalid (e.g. a logical name that cannot be a tag value); nothing was called.
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// No live key carries the name, but some keys' tags could not be read, so it cannot be
+    /// ruled out that one of them is this name's key. Nothing was written: creating a key now
+    /// could make a second one.
+    #[error(
+        "cannot tell whether a key named {name:?} exists: the tags of {} could not be read ({}); grant kms:ListResourceTags on them, or target the key by id",
+        unreadable.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", "),
+        unreadable.iter().map(|(_, e)| e.code()).collect::<Vec<_>>().join(", ")
+    )]
+    NameLookupIncomplete {
+        /// The name.
+        name: String,
+        /// The keys whose tags could not be read, with the error kind.
+        unreadable: Vec<(String, ErrorKind)>,
+    },
+    /// No live key carries the name, but a key pending deletion does. Nothing was written.
+    #[error(
+        "the key named {name:?} is pending deletion: {}; restore it (ReconcileOptions::restore, CLI --restore), or create a new key beside it (ReconcileOptions::with_new_key_while_pending, CLI --new-key) and let the old one be deleted",
+        keys.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NamePendingDeletion {
+        /// The name.
+        name: String,
+        /// The keys pending deletion that carry it.
+        keys: Vec<PendingKey>,
+    },
+    /// The plan creates a key, but a key with its name exists now (made by another run, or
+    /// this plan was applied already). Nothing was written.
+    #[error("{target} exists now, though it did not when this plan was made; plan again")]
+    StalePlan {
+        /// The target.
+        target: Target,
+    },
+    /// The key was restored (CancelKeyDeletion was applied), and then the rest of the plan,
+    /// made from the restored key's rotation settings, was refused.
+    #[error("key {key_id} was restored (CancelKeyDeletion), then: {source}")]
+    RestoredThenRefused {
+        /// The key.
+        key_id: String,
+        /// Why the rest was refused.
+        #[source]
+        source: PlanError,
+    },
     /// The live key holds something no valid spec can express (e.g. a policy KMS returned
     /// that does not parse).
     #[error("key {key_id} cannot be imported: {reason}")]
@@ -236,14 +327,20 @@ impl ReconcileError {
         }
     }
 
-    /// The changes made before the failure (always empty except for `Backend`).
+    /// The changes made before the failure (empty except for `Backend`, and the
+    /// CancelKeyDeletion of `RestoredThenRefused`).
     pub fn applied(&self) -> &[Change] {
         match self {
             ReconcileError::Backend { applied, .. } => applied,
+            ReconcileError::RestoredThenRefused { .. } => RESTORED,
             _ => &[],
         }
     }
 }
+
+const RESTORED: &[Change] = &[Change::CancelKeyDeletion {
+    deletion_date: None,
+}];
 
 /// Makes live keys match [`KmsKeySpec`]s.
 ///
@@ -287,6 +384,17 @@ struct RetryOn {
 }
 
 impl RetryOn {
+    /// For writes that are not idempotent (CreateKey, ScheduleKeyDeletion, CancelKeyDeletion):
+    /// retried only on throttling, which proves the request was not carried out. After a lost
+    /// answer the next reconcile reads what happened instead.
+    const DEFINITE: RetryOn = RetryOn {
+        transient: false,
+        throttled: true,
+        principals: false,
+        not_found: false,
+        disabled: false,
+    };
+
     const READ: RetryOn = RetryOn {
         transient: true,
         throttled: true,
@@ -343,7 +451,8 @@ impl Reconciler {
     ) -> Result<Outcome, ReconcileError> {
         let span = tracing::info_span!("reconcile", target = %target);
         async {
-            let planned = self.plan_with(spec, target, options).await?;
+            let mut planned = self.plan_with(spec, target, options).await?;
+            planned.fresh = true;
             self.apply(planned).await
         }
         .instrument(span)
@@ -373,11 +482,11 @@ impl Reconciler {
         target: &Target,
         options: &ReconcileOptions,
     ) -> Result<Planned, ReconcileError> {
+        if let Target::Name(name) = target {
+            crate::spec::validate_name(name)?;
+        }
         let mut ctx = Ctx::default();
-        let observed = match self
-            .observe_in(&mut ctx, spec, target, options.restore)
-            .await
-        {
+        let observed = match self.observe_in(&mut ctx, spec, target, options).await {
             Ok(o) => o,
             Err(e) => return Err(e.with_calls(ctx.calls)),
         };
@@ -386,47 +495,68 @@ impl Reconciler {
                 target: target.clone(),
             });
         }
-        let name = match target {
-            Target::Name(n) => Some(n.clone()),
-            Target::KeyId(_) => None,
-        };
         let plan = plan(
             spec,
             observed.as_ref(),
-            &PlanOptions {
-                name,
-                restore: options.restore,
-            },
+            &plan_options(target, options.restore),
         )?;
         Ok(Planned {
             target: target.clone(),
+            spec: spec.clone(),
             observed,
             plan,
             api_calls: ctx.calls,
+            fresh: false,
         })
     }
 
     /// Applies a plan made by [`plan`](Self::plan).
     ///
+    /// A plan that creates a key by name is checked first: if a key with that name exists by
+    /// now (another run made it, or this plan was applied already), nothing is written and
+    /// [`ReconcileError::StalePlan`] is returned. That check costs one name look-up; `reconcile`
+    /// applies its own fresh plan without it.
+    ///
+    /// A plan that restores a key applies `CancelKeyDeletion`, reads the restored key's rotation
+    /// (KMS reports it off while the key is pending deletion), and plans the rest from that.
+    ///
     /// # Errors
-    /// [`ReconcileError::Backend`] when a call fails after its retries, listing what was applied.
+    /// [`ReconcileError::Backend`] when a call fails after its retries, listing what was applied;
+    /// [`ReconcileError::StalePlan`]; [`ReconcileError::RestoredThenRefused`].
     pub async fn apply(&self, planned: Planned) -> Result<Outcome, ReconcileError> {
         let Planned {
+            target,
+            spec,
             observed,
-            plan,
+            plan: planned_changes,
             api_calls,
-            ..
+            fresh,
         } = planned;
         let mut ctx = Ctx {
             calls: api_calls,
             ..Ctx::default()
         };
+        if !fresh
+            && planned_changes.creates()
+            && let Target::Name(name) = &target
+        {
+            let lookup = match self.find_by_name(&mut ctx, name).await {
+                Ok(l) => l,
+                Err(e) => return Err(e.with_calls(ctx.calls)),
+            };
+            if !lookup.active.is_empty() {
+                return Err(ReconcileError::StalePlan { target });
+            }
+        }
         let mut applied: Vec<Change> = Vec::new();
         let mut state = observed;
+        let mut queue: std::collections::VecDeque<Change> = planned_changes.changes.into();
 
-        for change in &plan.changes {
+        while let Some(change) = queue.pop_front() {
             let key_id = state.as_ref().map(|s| s.key_id.clone());
-            let result = self.apply_change(&mut ctx, key_id.as_deref(), change).await;
+            let result = self
+                .apply_change(&mut ctx, key_id.as_deref(), &change)
+                .await;
             match result {
                 Ok(Some(created)) => state = Some(created),
                 Ok(None) => {}
@@ -441,9 +571,41 @@ impl Reconciler {
                 }
             }
             if let Some(s) = state.as_mut() {
-                apply_to(s, change);
+                apply_to(s, &change);
             }
-            applied.push(change.clone());
+            let restored = matches!(change, Change::CancelKeyDeletion { .. });
+            applied.push(change);
+            if restored {
+                // The rest was planned without the rotation KMS hides while a key is pending
+                // deletion: read it now and plan the rest again from the restored key.
+                let live = state.as_mut().expect("a restore starts from a live key");
+                if let Err(e) = self.read_rotation(&mut ctx, live).await {
+                    let ReconcileError::Backend {
+                        operation,
+                        key_id,
+                        source,
+                        ..
+                    } = e
+                    else {
+                        return Err(e);
+                    };
+                    return Err(ReconcileError::Backend {
+                        operation,
+                        key_id,
+                        applied,
+                        api_calls: ctx.calls,
+                        source,
+                    });
+                }
+                let rest =
+                    plan(&spec, Some(live), &plan_options(&target, false)).map_err(|source| {
+                        ReconcileError::RestoredThenRefused {
+                            key_id: live.key_id.clone(),
+                            source,
+                        }
+                    })?;
+                queue = rest.changes.into();
+            }
         }
         let final_state = state.expect("a plan either starts from a live key or creates one");
         Ok(Outcome {
@@ -471,10 +633,13 @@ impl Reconciler {
         async {
             let meta = match target {
                 Target::KeyId(id) => self.describe(&mut ctx, id).await,
-                Target::Name(name) => self
-                    .find_by_name(&mut ctx, name, true)
-                    .await
-                    .map(|f| f.map(|(m, _)| m)),
+                Target::Name(name) => match crate::spec::validate_name(name) {
+                    Err(e) => return Err(e.into()),
+                    Ok(()) => self
+                        .find_by_name(&mut ctx, name)
+                        .await
+                        .and_then(|l| l.for_destroy(name)),
+                },
             };
             let meta = match meta {
                 Ok(Some(m)) => m,
@@ -501,7 +666,7 @@ impl Reconciler {
                     &mut ctx,
                     Operation::ScheduleKeyDeletion,
                     Some(&key),
-                    RetryOn::READ,
+                    RetryOn::DEFINITE,
                     || backend.schedule_key_deletion(&key, Some(days)),
                 )
                 .await;
@@ -562,23 +727,29 @@ impl Reconciler {
         ctx: &mut Ctx,
         spec: &KmsKeySpec,
         target: &Target,
-        restore: bool,
+        options: &ReconcileOptions,
     ) -> Result<Option<ObservedKey>, ReconcileError> {
         let (meta, tags) = match target {
             Target::KeyId(id) => match self.describe(ctx, id).await? {
                 Some(m) => (m, None),
                 None => return Ok(None),
             },
-            Target::Name(name) => match self.find_by_name(ctx, name, restore).await? {
-                Some((m, tags)) => (m, Some(tags)),
-                None => return Ok(None),
-            },
+            Target::Name(name) => {
+                match self.find_by_name(ctx, name).await?.resolve(name, options)? {
+                    Some((m, tags)) => (m, Some(tags)),
+                    None => return Ok(None),
+                }
+            }
         };
         let mut live = ObservedKey::from_metadata(&meta);
         if spec.policy().is_some() {
             self.read_policy(ctx, &mut live).await?;
         }
-        self.read_rotation(ctx, &mut live).await?;
+        // While a key is pending deletion KMS reports rotation as off whatever it is: leave it
+        // unknown (a restore reads it once the key is back).
+        if live.state != KeyState::PendingDeletion {
+            self.read_rotation(ctx, &mut live).await?;
+        }
         match tags {
             Some(t) => live.tags = Some(t),
             None if spec.tags().is_some() => self.read_tags(ctx, &mut live).await?,
@@ -679,19 +850,24 @@ impl Reconciler {
         ctx: &mut Ctx,
         key_id: &str,
     ) -> Result<BTreeMap<String, String>, BackendError> {
+        self.list_tags_with(ctx, key_id, RetryOn::READ).await
+    }
+
+    async fn list_tags_with(
+        &self,
+        ctx: &mut Ctx,
+        key_id: &str,
+        on: RetryOn,
+    ) -> Result<BTreeMap<String, String>, BackendError> {
         let backend = &self.backend;
         let mut tags = BTreeMap::new();
         let mut marker: Option<String> = None;
         loop {
             let m = marker.clone();
             let page = self
-                .call(
-                    ctx,
-                    Operation::ListResourceTags,
-                    Some(key_id),
-                    RetryOn::READ,
-                    || backend.list_resource_tags(key_id, m.as_deref()),
-                )
+                .call(ctx, Operation::ListResourceTags, Some(key_id), on, || {
+                    backend.list_resource_tags(key_id, m.as_deref())
+                })
                 .await?;
             tags.extend(page.tags.into_iter().map(|t| (t.key, t.value)));
             match page.next_marker {
@@ -701,19 +877,17 @@ impl Reconciler {
         }
     }
 
-    /// The live key carrying `name`, with its tags. Keys pending deletion are ignored, except
-    /// that with `include_pending` a single pending key is returned when no live one exists
-    /// (to restore or destroy it).
-    async fn find_by_name(
-        &self,
-        ctx: &mut Ctx,
-        name: &str,
-        include_pending: bool,
-    ) -> Result<Option<(KeyMetadata, BTreeMap<String, String>)>, ReconcileError> {
+    /// Every key carrying `name` in its ownership tag, by state, and the keys whose tags could
+    /// not be read (which might carry it). A listed key whose tags answer NotFound is retried
+    /// within the consistency budget: ListKeys just said it exists.
+    async fn find_by_name(&self, ctx: &mut Ctx, name: &str) -> Result<NameLookup, ReconcileError> {
         let backend = &self.backend;
-        let mut active = Vec::new();
-        let mut pending = Vec::new();
+        let mut lookup = NameLookup::default();
         let mut marker: Option<String> = None;
+        let on = RetryOn {
+            not_found: true,
+            ..RetryOn::READ
+        };
         loop {
             let m = marker.clone();
             let page = self
@@ -723,10 +897,10 @@ impl Reconciler {
                 .await
                 .map_err(|e| backend_error(Operation::ListKeys, None, e))?;
             for entry in page.keys {
-                let tags = match self.list_tags(ctx, &entry.key_id).await {
+                let tags = match self.list_tags_with(ctx, &entry.key_id, on).await {
                     Ok(t) => t,
-                    // Keys this caller may not read (other teams', AWS managed) cannot be ours.
                     Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::NotFound) => {
+                        lookup.unreadable.push((entry.key_id, e.kind()));
                         continue;
                     }
                     Err(e) => {
@@ -741,12 +915,13 @@ impl Reconciler {
                     continue;
                 }
                 let Some(meta) = self.describe(ctx, &entry.key_id).await? else {
+                    lookup.unreadable.push((entry.key_id, ErrorKind::NotFound));
                     continue;
                 };
                 if meta.key_state == KeyState::PendingDeletion {
-                    pending.push((meta, tags));
+                    lookup.pending.push((meta, tags));
                 } else {
-                    active.push((meta, tags));
+                    lookup.active.push((meta, tags));
                 }
             }
             match page.next_marker {
@@ -754,18 +929,7 @@ impl Reconciler {
                 _ => break,
             }
         }
-        let found = if !active.is_empty() || !include_pending {
-            active
-        } else {
-            pending
-        };
-        if found.len() > 1 {
-            return Err(ReconcileError::AmbiguousName {
-                name: name.to_owned(),
-                key_ids: found.into_iter().map(|(m, _)| m.key_id).collect(),
-            });
-        }
-        Ok(found.into_iter().next())
+        Ok(lookup)
     }
 
     // ---- apply ---------------------------------------------------------------------------
@@ -787,11 +951,8 @@ impl Reconciler {
         if let Change::CreateKey(c) = change {
             // Retried only on errors that prove no key was made.
             let on = RetryOn {
-                transient: false,
-                throttled: true,
                 principals: true,
-                not_found: false,
-                disabled: false,
+                ..RetryOn::DEFINITE
             };
             let request = c.to_request();
             let meta = self
@@ -814,7 +975,7 @@ impl Reconciler {
         match change {
             Change::CreateKey(_) => unreachable!("handled above"),
             Change::CancelKeyDeletion { .. } => {
-                self.call(ctx, op, Some(key), base, || {
+                self.call(ctx, op, Some(key), RetryOn::DEFINITE, || {
                     backend.cancel_key_deletion(key)
                 })
                 .await?;
@@ -1033,4 +1194,102 @@ fn spec_of(live: &ObservedKey) -> Result<KmsKeySpec, String> {
     }
     b.build()
         .map_err(|e| format!("the live key cannot be expressed as a valid spec: {e}"))
+}
+
+/// What a name look-up found.
+#[derive(Debug, Default)]
+struct NameLookup {
+    active: Vec<(KeyMetadata, BTreeMap<String, String>)>,
+    pending: Vec<(KeyMetadata, BTreeMap<String, String>)>,
+    unreadable: Vec<(String, ErrorKind)>,
+}
+
+impl NameLookup {
+    /// The key a reconcile by name works on; `None` means "create it".
+    fn resolve(
+        self,
+        name: &str,
+        options: &ReconcileOptions,
+    ) -> Result<Option<(KeyMetadata, BTreeMap<String, String>)>, ReconcileError> {
+        let ambiguous =
+            |found: Vec<(KeyMetadata, BTreeMap<String, String>)>| ReconcileError::AmbiguousName {
+                name: name.to_owned(),
+                key_ids: found.into_iter().map(|(m, _)| m.key_id).collect(),
+            };
+        let NameLookup {
+            mut active,
+            mut pending,
+            unreadable,
+        } = self;
+        match active.len() {
+            0 => {}
+            1 => return Ok(active.pop()),
+            _ => return Err(ambiguous(active)),
+        }
+        if options.restore {
+            match pending.len() {
+                0 => {}
+                1 => return Ok(pending.pop()),
+                _ => return Err(ambiguous(pending)),
+            }
+        }
+        // Absence must be proven before a create: a key we could not read may be this one.
+        if !unreadable.is_empty() {
+            return Err(ReconcileError::NameLookupIncomplete {
+                name: name.to_owned(),
+                unreadable,
+            });
+        }
+        if !pending.is_empty() && !options.new_key_while_pending {
+            return Err(ReconcileError::NamePendingDeletion {
+                name: name.to_owned(),
+                keys: pending
+                    .into_iter()
+                    .map(|(m, _)| PendingKey {
+                        key_id: m.key_id,
+                        deletion_date: crate::plan::fmt_date(m.deletion_date),
+                    })
+                    .collect(),
+            });
+        }
+        Ok(None)
+    }
+
+    /// The key a destroy by name works on: the live one, else the one already pending deletion.
+    fn for_destroy(self, name: &str) -> Result<Option<KeyMetadata>, ReconcileError> {
+        let NameLookup {
+            mut active,
+            mut pending,
+            unreadable,
+        } = self;
+        if active.len() > 1 {
+            return Err(ReconcileError::AmbiguousName {
+                name: name.to_owned(),
+                key_ids: active.into_iter().map(|(m, _)| m.key_id).collect(),
+            });
+        }
+        if let Some((m, _)) = active.pop() {
+            return Ok(Some(m));
+        }
+        if let Some((m, _)) = pending.pop() {
+            return Ok(Some(m));
+        }
+        if !unreadable.is_empty() {
+            return Err(ReconcileError::NameLookupIncomplete {
+                name: name.to_owned(),
+                unreadable,
+            });
+        }
+        Ok(None)
+    }
+}
+
+fn plan_options(target: &Target, restore: bool) -> PlanOptions {
+    PlanOptions {
+        name: match target {
+            Target::Name(n) => Some(n.clone()),
+            Target::KeyId(_) => None,
+        },
+        restore,
+    }
 }

@@ -163,6 +163,8 @@ codes! {
         PolicyPrincipalMissing => "policy_principal_missing",
         /// A policy that would lock every principal out of PutKeyPolicy, without the bypass flag.
         PolicyLockout => "policy_lockout",
+        /// A logical name that cannot be written as the ownership tag's value.
+        InvalidName => "invalid_name",
     }
 }
 

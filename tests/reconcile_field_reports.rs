@@ -469,7 +469,7 @@ async fn immutable_fields_and_defaults_changes_are_typed_errors_with_zero_writes
         (KmsKeySpec::builder().multi_region(true), "multi_region"),
         (
             KmsKeySpec::builder().custom_key_store_id("cks-1234567890abcdef0"),
-            "origin",
+            "custom_key_store_id",
         ),
     ];
     for (d, field) in cases {

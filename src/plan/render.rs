@@ -15,6 +15,9 @@ impl fmt::Display for Plan {
             (None, Some(id)) => format!("key {id}"),
             (None, None) => "key".to_owned(),
         };
+        for note in &self.notes {
+            writeln!(f, "  note: {note}")?;
+        }
         if self.changes.is_empty() {
             return writeln!(f, "  {who}: no changes");
         }

@@ -151,3 +151,36 @@ impl Tags {
 /// The tag key under which a logical name is written on the keys this crate creates for a name.
 /// Reserved: a spec cannot set it, and it is never shown as drift.
 pub const OWNERSHIP_TAG_KEY: &str = "kms-key:name";
+
+/// Checks a logical name: it is written as the value of the [`OWNERSHIP_TAG_KEY`] tag, so it must
+/// be a valid, non-empty tag value (1–256 letters, digits, white space and `+ - = . _ : / @`).
+///
+/// ```
+/// assert!(kms_key::spec::validate_name("orders-db").is_ok());
+/// assert!(kms_key::spec::validate_name("a#b").is_err());
+/// ```
+///
+/// # Errors
+/// One [`ValidationErrors`](crate::ValidationErrors) entry at field `name`, code `invalid_name`.
+pub fn validate_name(name: &str) -> Result<(), crate::ValidationErrors> {
+    let n = name.chars().count();
+    let problem = if n == 0 {
+        Some("is empty; a logical name needs at least one character".to_owned())
+    } else if n > MAX_TAG_VALUE_CHARS {
+        Some(format!(
+            "is {n} characters long; it is stored as a tag value, which KMS limits to {MAX_TAG_VALUE_CHARS}"
+        ))
+    } else {
+        name.chars().find(|c| !is_tag_char(*c)).map(|c| {
+            format!("has the character {c:?}; it is stored as a tag value, which allows letters, digits, white space and + - = . _ : / @")
+        })
+    };
+    match problem {
+        Some(message) => Err(crate::ValidationErrors::single(
+            "name",
+            crate::ErrorCode::InvalidName,
+            format!("logical name {name:?} {message}"),
+        )),
+        None => Ok(()),
+    }
+}
