@@ -314,7 +314,7 @@ pub enum ReconcileError {
         api_calls: Vec<ApiCall>,
         /// The backend's error.
         #[source]
-        source: BackendError,
+        source: Box<BackendError>,
     },
 }
 
@@ -566,7 +566,7 @@ impl Reconciler {
                         key_id,
                         applied,
                         api_calls: ctx.calls,
-                        source,
+                        source: Box::new(source),
                     });
                 }
             }
@@ -682,7 +682,7 @@ impl Reconciler {
                     key_id: Some(meta.key_id),
                     applied: Vec::new(),
                     api_calls: ctx.calls,
-                    source,
+                    source: Box::new(source),
                 }),
             }
         }
@@ -1140,7 +1140,7 @@ fn backend_error(
         key_id: key_id.map(str::to_owned),
         applied: Vec::new(),
         api_calls: Vec::new(),
-        source,
+        source: Box::new(source),
     }
 }
 
@@ -1196,11 +1196,14 @@ fn spec_of(live: &ObservedKey) -> Result<KmsKeySpec, String> {
         .map_err(|e| format!("the live key cannot be expressed as a valid spec: {e}"))
 }
 
+/// A key found by name, with its tags.
+type Found = (KeyMetadata, BTreeMap<String, String>);
+
 /// What a name look-up found.
 #[derive(Debug, Default)]
 struct NameLookup {
-    active: Vec<(KeyMetadata, BTreeMap<String, String>)>,
-    pending: Vec<(KeyMetadata, BTreeMap<String, String>)>,
+    active: Vec<Found>,
+    pending: Vec<Found>,
     unreadable: Vec<(String, ErrorKind)>,
 }
 
@@ -1210,7 +1213,7 @@ impl NameLookup {
         self,
         name: &str,
         options: &ReconcileOptions,
-    ) -> Result<Option<(KeyMetadata, BTreeMap<String, String>)>, ReconcileError> {
+    ) -> Result<Option<Found>, ReconcileError> {
         let ambiguous =
             |found: Vec<(KeyMetadata, BTreeMap<String, String>)>| ReconcileError::AmbiguousName {
                 name: name.to_owned(),

@@ -62,7 +62,7 @@ fn reconcile_errors_keep_their_cause() {
         key_id: None,
         applied: Vec::new(),
         api_calls: Vec::new(),
-        source,
+        source: Box::new(source),
     };
     let cause = e.source().expect("the backend error is the source");
     assert_eq!(
