@@ -30,6 +30,15 @@ const FIELDS: &[(&str, &str)] = &[
     ("tags", "tags"),
 ];
 
+/// The Terraform name of a field given by either of its names (`deletionWindowInDays` →
+/// `deletion_window_in_days`).
+pub(crate) fn canonical_name(key: &str) -> Option<&'static str> {
+    FIELDS
+        .iter()
+        .find(|(snake, camel)| key == *snake || key == *camel)
+        .map(|(snake, _)| *snake)
+}
+
 /// The Terraform argument names a spec accepts (CDKTF's camelCase spellings are accepted too).
 pub const FIELD_NAMES: &[&str] = &[
     "description",

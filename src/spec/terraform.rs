@@ -70,18 +70,12 @@ pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationError
             continue;
         };
         for (name, body) in keys {
-            let path = resource_path.field("aws_kms_key").field(name);
-            let mut body = body.clone();
-            let before = errors.len();
-            unescape_interpolations(&mut body, &path, &mut errors);
-            if errors.len() > before {
-                continue;
+            if name == "//" {
+                continue; // a Terraform JSON comment
             }
-            match KmsKeySpec::from_json_value_at(&body, &path) {
-                Ok(spec) => out.push(NamedSpec {
-                    name: name.clone(),
-                    spec,
-                }),
+            let path = resource_path.field("aws_kms_key").field(name);
+            match resource(name, body, &path) {
+                Ok(spec) => out.push(spec),
                 Err(e) => errors.extend(e),
             }
         }
@@ -97,6 +91,114 @@ pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationError
         ));
     }
     Ok(out)
+}
+
+/// Terraform meta-arguments that do not describe the key and are ignored here.
+const IGNORED_META_ARGUMENTS: &[&str] = &[
+    "//",
+    "depends_on",
+    "provider",
+    "lifecycle",
+    "provisioner",
+    "connection",
+];
+/// Meta-arguments that would make one block many keys: they need Terraform to evaluate them.
+const EXPANDING_META_ARGUMENTS: &[&str] = &["count", "for_each"];
+
+/// Reads one `aws_kms_key` block, reporting every problem: interpolations, expanding
+/// meta-arguments and every rule the remaining arguments break.
+fn resource(name: &str, body: &Value, path: &FieldPath) -> Result<NamedSpec, ValidationErrors> {
+    let mut errors = Vec::new();
+    let Some(object) = body.as_object() else {
+        return Err(ValidationErrors::single(
+            path.clone(),
+            ErrorCode::InvalidType,
+            "a resource block is a JSON object of arguments",
+        ));
+    };
+    let mut arguments = serde_json::Map::new();
+    let mut unknown_fields: Vec<String> = Vec::new();
+    for (key, value) in object {
+        if IGNORED_META_ARGUMENTS.contains(&key.as_str()) {
+            continue;
+        }
+        if EXPANDING_META_ARGUMENTS.contains(&key.as_str()) {
+            errors.push(ValidationError::new(
+                path.field(key),
+                ErrorCode::InvalidValue,
+                format!("`{key}` makes one block many keys and needs Terraform to evaluate it: write one aws_kms_key block per key"),
+            ));
+            continue;
+        }
+        let mut value = value.clone();
+        let before = errors.len();
+        unescape_interpolations(&mut value, &path.field(key), &mut errors);
+        if errors.len() > before {
+            // Validate the rest without it; rules that read it are skipped below.
+            unknown_fields.push(key.clone());
+            continue;
+        }
+        arguments.insert(key.clone(), value);
+    }
+    let interpolated: Vec<&str> = unknown_fields.iter().map(|k| canonical_field(k)).collect();
+    match KmsKeySpec::from_json_value_at(&Value::Object(arguments), path) {
+        Ok(spec) if errors.is_empty() => {
+            return Ok(NamedSpec {
+                name: name.to_owned(),
+                spec,
+            });
+        }
+        Ok(_) => {}
+        Err(rule_errors) => errors.extend(rule_errors.into_iter().filter(|e| {
+            // A rule that reads an argument whose value is unknown could report a false problem.
+            !reads_any(e, path, &interpolated)
+        })),
+    }
+    Err(ValidationErrors::from_vec(errors).expect("non-empty: an interpolation or a rule error"))
+}
+
+/// The Terraform name of a field given under either spelling.
+fn canonical_field(key: &str) -> &str {
+    super::serde_impl::canonical_name(key).unwrap_or(key)
+}
+
+/// Whether the rule behind `e` depends on one of `fields`.
+fn reads_any(e: &ValidationError, base: &FieldPath, fields: &[&str]) -> bool {
+    if fields.is_empty() {
+        return false;
+    }
+    let field = e.field().as_str();
+    let local = field
+        .strip_prefix(base.as_str())
+        .map_or(field, |f| f.trim_start_matches('.'));
+    let top = local.split(['.', '[']).next().unwrap_or(local);
+    let reads: &[&str] = match e.code() {
+        ErrorCode::KeyUsageRequired
+        | ErrorCode::KeyUsageIncompatible
+        | ErrorCode::ConflictingFields => &["key_spec", "customer_master_key_spec", "key_usage"],
+        ErrorCode::CustomKeyStoreMultiRegion => &["custom_key_store_id", "multi_region"],
+        ErrorCode::CustomKeyStoreKeySpec => &[
+            "custom_key_store_id",
+            "key_spec",
+            "customer_master_key_spec",
+        ],
+        ErrorCode::XksKeyIdWithoutCustomKeyStore => &["xks_key_id", "custom_key_store_id"],
+        ErrorCode::OriginConflict => &["origin", "custom_key_store_id", "xks_key_id"],
+        ErrorCode::RotationUnsupported => &[
+            "enable_key_rotation",
+            "key_spec",
+            "customer_master_key_spec",
+            "origin",
+            "custom_key_store_id",
+            "xks_key_id",
+        ],
+        ErrorCode::RotationPeriodWithoutRotation => {
+            &["rotation_period_in_days", "enable_key_rotation"]
+        }
+        ErrorCode::PolicyLockout => &["policy", "bypass_policy_lockout_safety_check"],
+        _ => &[],
+    };
+    fields.iter().any(|f| *f == top || reads.contains(f))
 }
 
 /// Whether a JSON document looks like a Terraform configuration rather than a single spec.
@@ -116,8 +218,16 @@ fn unescape_interpolations(v: &mut Value, path: &FieldPath, errors: &mut Vec<Val
                         "the interpolation `{expr}` cannot be evaluated here: give the literal value (write `$${{` for a literal `${{`)"
                     ),
                 ));
-            } else if s.contains("$${") {
-                *s = s.replace("$${", "${");
+            } else if let Some(expr) = find_directive(s) {
+                errors.push(ValidationError::new(
+                    path.clone(),
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "the template directive `{expr}` cannot be evaluated here: give the literal value (write `%%{{` for a literal `%{{`)"
+                    ),
+                ));
+            } else if s.contains("$${") || s.contains("%%{") {
+                *s = s.replace("$${", "${").replace("%%{", "%{");
             }
         }
         Value::Array(items) => {
@@ -134,16 +244,26 @@ fn unescape_interpolations(v: &mut Value, path: &FieldPath, errors: &mut Vec<Val
     }
 }
 
+/// The first `%{...}` template directive not escaped as `%%{...}`.
+fn find_directive(s: &str) -> Option<&str> {
+    find_unescaped(s, b'%')
+}
+
 /// The first `${...}` not escaped as `$${...}`.
 fn find_interpolation(s: &str) -> Option<&str> {
+    find_unescaped(s, b'$')
+}
+
+/// The first `<sigil>{...}` not escaped by doubling the sigil.
+fn find_unescaped(s: &str, sigil: u8) -> Option<&str> {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i + 1 < bytes.len() {
-        if bytes[i] == b'$' && bytes[i + 1] == b'$' && bytes.get(i + 2) == Some(&b'{') {
+        if bytes[i] == sigil && bytes[i + 1] == sigil && bytes.get(i + 2) == Some(&b'{') {
             i += 3;
             continue;
         }
-        if bytes[i] == b'$' && bytes[i + 1] == b'{' {
+        if bytes[i] == sigil && bytes[i + 1] == b'{' {
             let end = s[i..].find('}').map_or(s.len(), |e| i + e + 1);
             return Some(&s[i..end]);
         }
@@ -213,5 +333,86 @@ mod tests {
     fn no_kms_key_is_an_error() {
         let e = from_terraform_json(r#"{"resource": {"aws_s3_bucket": {"x": {}}}}"#).unwrap_err();
         assert_eq!(e.errors()[0].field().as_str(), "resource.aws_kms_key");
+    }
+
+    fn failures(text: &str) -> Vec<(String, ErrorCode)> {
+        from_terraform_json(text)
+            .unwrap_err()
+            .errors()
+            .iter()
+            .map(|e| (e.field().to_string(), e.code()))
+            .collect()
+    }
+
+    #[test]
+    fn an_interpolation_does_not_hide_the_other_problems() {
+        assert_eq!(
+            failures(
+                r#"{"resource": {"aws_kms_key": {"a": {"description": "${var.d}", "deletion_window_in_days": 3, "key_spec": "HMAC_256"}}}}"#
+            ),
+            [
+                (
+                    "resource.aws_kms_key.a.description".to_owned(),
+                    ErrorCode::InvalidValue
+                ),
+                (
+                    "resource.aws_kms_key.a.key_usage".to_owned(),
+                    ErrorCode::KeyUsageRequired
+                ),
+                (
+                    "resource.aws_kms_key.a.deletion_window_in_days".to_owned(),
+                    ErrorCode::DeletionWindowOutOfRange
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_that_read_an_interpolated_argument_are_not_guessed() {
+        // key_spec unknown: whether SIGN_VERIFY fits cannot be told, so only the interpolation.
+        assert_eq!(
+            failures(
+                r#"{"resource": {"aws_kms_key": {"a": {"key_spec": "${var.spec}", "key_usage": "SIGN_VERIFY"}}}}"#
+            ),
+            [(
+                "resource.aws_kms_key.a.key_spec".to_owned(),
+                ErrorCode::InvalidValue
+            )]
+        );
+    }
+
+    #[test]
+    fn comments_and_meta_arguments() {
+        let keys = from_terraform_json(
+            r#"{"//": "synthesized", "resource": {"aws_kms_key": {"//": "c", "a": {"//": {"metadata": {"path": "x"}}, "description": "A", "depends_on": ["aws_iam_role.x"], "provider": "aws.west", "lifecycle": {"prevent_destroy": true}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].spec.description(), Some("A"));
+        assert_eq!(
+            failures(r#"{"resource": {"aws_kms_key": {"a": {"count": 2}}}}"#),
+            [(
+                "resource.aws_kms_key.a.count".to_owned(),
+                ErrorCode::InvalidValue
+            )]
+        );
+    }
+
+    #[test]
+    fn template_directives_are_refused_and_escapes_unescaped() {
+        assert_eq!(
+            failures(
+                r#"{"resource": {"aws_kms_key": {"a": {"description": "%{ if true }x%{ endif }"}}}}"#
+            ),
+            [(
+                "resource.aws_kms_key.a.description".to_owned(),
+                ErrorCode::InvalidValue
+            )]
+        );
+        let keys = from_terraform_json(
+            r#"{"resource": {"aws_kms_key": {"a": {"description": "100%%{x}"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(keys[0].spec.description(), Some("100%{x}"));
     }
 }
