@@ -223,10 +223,12 @@ fn suggest(given: &str) -> Option<&'static str> {
             .collect::<String>()
     };
     let g = norm(given);
+    // Close enough to be a typo: a third of the name may differ, at least one character.
+    let allowed = (g.chars().count() / 3).max(1);
     FIELDS
         .iter()
         .map(|(snake, camel)| (snake, edit_distance(&g, &norm(camel))))
-        .filter(|(_, d)| *d <= 3.max(g.len() / 4))
+        .filter(|(_, d)| *d <= allowed)
         .min_by_key(|(_, d)| *d)
         .map(|(snake, _)| *snake)
 }
@@ -411,5 +413,8 @@ mod tests {
         assert_eq!(suggest("enableKeyRotaton"), Some("enable_key_rotation"));
         assert_eq!(suggest("tag"), Some("tags"));
         assert_eq!(suggest("completely_unrelated_thing"), None);
+        assert_eq!(suggest("arn"), None);
+        assert_eq!(suggest("key_id"), None);
+        assert_eq!(suggest("multiregion"), Some("multi_region"));
     }
 }
