@@ -7,7 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::cli::{Output, Workdir, seed};
+use support::cli::{Workdir, assert_exit, call, seed, without_durations};
 
 /// The account and Region of a fresh in-memory store.
 const ARN_PREFIX: &str = "arn:aws:kms:us-east-1:111122223333:key/";
@@ -27,39 +27,6 @@ fn create_a() -> Value {
         "multi_region": false,
         "tags": {"kms-key:name": "a"}
     })
-}
-
-/// One successful first attempt, as `api_calls` lists it once [`without_durations`] ran.
-fn call(operation: &str, key_id: Option<&str>) -> Value {
-    json!({"operation": operation, "key_id": key_id, "attempt": 1, "error": null})
-}
-
-/// Removes every `api_calls[].duration_ms` (a measured time, so never an exact value) after
-/// checking that it is a time: a non-negative number of milliseconds.
-fn without_durations(mut v: Value) -> Value {
-    for key in v["keys"].as_array_mut().expect("a keys array") {
-        let Some(calls) = key.get_mut("api_calls").and_then(Value::as_array_mut) else {
-            continue;
-        };
-        for c in calls {
-            let ms = c
-                .as_object_mut()
-                .expect("an api_calls entry is an object")
-                .remove("duration_ms")
-                .expect("every api_calls entry has duration_ms");
-            assert!(ms.as_f64().is_some_and(|ms| ms >= 0.0), "duration_ms {ms}");
-        }
-    }
-    v
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.code, code,
-        "exit code; stdout:\n{}\nstderr:\n{}",
-        out.stdout, out.stderr
-    );
 }
 
 /// Applies `examples/seed/a.json` in `dir` and answers the new key's id.

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The Region of every AWS run (moto's keys live in it).
 pub const REGION: &str = "us-east-1";
@@ -71,6 +71,39 @@ impl Output {
             )
         })
     }
+}
+
+/// One successful first attempt, as `api_calls` lists it once [`without_durations`] ran.
+pub fn call(operation: &str, key_id: Option<&str>) -> Value {
+    json!({"operation": operation, "key_id": key_id, "attempt": 1, "error": null})
+}
+
+/// Removes every `api_calls[].duration_ms` (a measured time, so never an exact value) after
+/// checking that it is a time: a non-negative number of milliseconds.
+pub fn without_durations(mut v: Value) -> Value {
+    for key in v["keys"].as_array_mut().expect("a keys array") {
+        let Some(calls) = key.get_mut("api_calls").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for c in calls {
+            let ms = c
+                .as_object_mut()
+                .expect("an api_calls entry is an object")
+                .remove("duration_ms")
+                .expect("every api_calls entry has duration_ms");
+            assert!(ms.as_f64().is_some_and(|ms| ms >= 0.0), "duration_ms {ms}");
+        }
+    }
+    v
+}
+
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.code, code,
+        "exit code; stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
 }
 
 /// A fresh working directory for one test; the CLI's default state file
