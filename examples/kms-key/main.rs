@@ -179,7 +179,15 @@ async fn open_aws(_endpoint: Option<&str>) -> Result<Backend, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 on a usage error, but 2 here means a backend failure: a bad command
+            // line is invalid input (1). --help and --version keep clap's 0.
+            let _ = e.print();
+            return ExitCode::from(if e.exit_code() == 0 { 0 } else { 1 });
+        }
+    };
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
@@ -213,7 +221,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
                 return Ok(ExitCode::from(1));
             };
-            check_key_id(&inputs, target)?;
+            if let Err(code) = check_key_id(&inputs, target) {
+                return Ok(code);
+            }
             let backend = Backend::open(&cli).await?;
             let reconciler = Reconciler::new(backend.dyn_backend.clone());
             let mut out = output::Run::new("plan", *json);
@@ -237,7 +247,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
                 return Ok(ExitCode::from(1));
             };
-            check_key_id(&inputs, target)?;
+            if let Err(code) = check_key_id(&inputs, target) {
+                return Ok(code);
+            }
             let backend = Backend::open(&cli).await?;
             let reconciler = Reconciler::new(backend.dyn_backend.clone());
             let mut out = output::Run::new("apply", *json);
@@ -330,12 +342,15 @@ fn load_or_report(file: &std::path::Path, name: Option<&str>, json: bool) -> Opt
     }
 }
 
-fn check_key_id(inputs: &Inputs, target: &TargetArgs) -> Result<(), String> {
+/// `--key-id` names one key, so the file must describe exactly one. A mismatch is invalid
+/// input (exit 1), reported before any backend is opened.
+fn check_key_id(inputs: &Inputs, target: &TargetArgs) -> Result<(), ExitCode> {
     if target.key_id.is_some() && inputs.keys.len() != 1 {
-        return Err(format!(
-            "--key-id targets one key, but the file describes {}; use --name to pick one",
+        eprintln!(
+            "error: --key-id targets one key, but the file describes {}; use --name to pick one",
             inputs.keys.len()
-        ));
+        );
+        return Err(ExitCode::from(1));
     }
     Ok(())
 }

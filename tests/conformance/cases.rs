@@ -2,51 +2,6 @@
 //! fresh backend. Where AWS's exact message is recorded the case asserts it; where only the
 //! error kind is known (UnsupportedOperation for rotation, the rotation period's constraint, ...)
 //! the case asserts the kind.
-//!
-//! Expected `lax` list for moto 5.2.5, from reading its KMS source (confirm with a run; a case
-//! moto turns out to pass should come off the list):
-//!
-//! ```ignore
-//! lax: [
-//!     create_key_every_allowed_spec_and_usage => "moto 5.2.5 does not know the ED25519, ML-DSA and ML-KEM key specs",
-//!     describe_algorithm_lists => "moto lists RSA encryption algorithms and no MacAlgorithms for HMAC keys",
-//!     create_multi_region_key => "moto's multi-Region key ids are mrk- and a dashed UUID, not 32 hex digits",
-//!     create_external_origin_key_pending_import => "moto leaves EXTERNAL keys Enabled",
-//!     get_key_policy_is_reformatted => "moto answers the policy text byte for byte",
-//!     create_key_requires_usage_for_non_symmetric => "moto does not validate KeyUsage",
-//!     create_key_refuses_incompatible_usage => "moto does not validate KeyUsage",
-//!     create_key_refuses_too_many_tags => "moto does not validate tags",
-//!     create_key_refuses_reserved_tag_prefix => "moto does not validate tags",
-//!     create_key_refuses_long_tag_key_and_value => "moto does not validate tags",
-//!     create_key_refuses_long_description => "moto does not validate the description",
-//!     create_key_refuses_malformed_policy => "moto does not parse key policies",
-//!     create_key_refuses_policy_that_locks_out_the_caller => "moto has no policy lockout safety check",
-//!     create_key_refuses_unknown_principal => "moto does not check that principals exist",
-//!     put_key_policy_refuses_malformed_policy => "moto does not parse key policies",
-//!     put_key_policy_refuses_policy_that_locks_out_the_caller => "moto has no policy lockout safety check",
-//!     put_key_policy_refuses_unknown_principal => "moto does not check that principals exist",
-//!     key_of_other_region_or_account_is_not_found => "moto finds a key by the id in any ARN",
-//!     tag_resource_counts_existing_tags => "moto does not validate tags",
-//!     tag_resource_refuses_reserved_prefix => "moto does not validate tags",
-//!     tag_resource_refuses_long_key => "moto does not validate tags",
-//!     enable_key_rotation_default_period => "moto's GetKeyRotationStatus has no RotationPeriodInDays",
-//!     enable_key_rotation_period_changes => "moto's GetKeyRotationStatus has no RotationPeriodInDays",
-//!     disabled_key_keeps_rotation_status => "moto's GetKeyRotationStatus has no RotationPeriodInDays",
-//!     enable_key_rotation_refuses_out_of_range_period => "moto ignores RotationPeriodInDays",
-//!     rotation_on_disabled_key_is_refused => "moto has no key-state checks",
-//!     rotation_unsupported_for_asymmetric_and_hmac_keys => "moto turns rotation on for any key",
-//!     schedule_key_deletion_default_window => "moto answers KeyId as sent, without KeyState or PendingWindowInDays",
-//!     schedule_key_deletion_with_window => "moto answers KeyId as sent, without KeyState or PendingWindowInDays",
-//!     schedule_key_deletion_refuses_window_out_of_range => "moto ignores an out-of-range window",
-//!     schedule_key_deletion_twice_is_refused => "moto has no key-state checks",
-//!     cancel_key_deletion_leaves_key_disabled => "moto answers KeyId as sent, not the key ARN",
-//!     cancel_key_deletion_of_key_not_pending_is_refused => "moto has no key-state checks",
-//!     pending_deletion_refuses_changes => "moto has no key-state checks",
-//!     rotation_reads_off_while_pending_deletion => "moto keeps reporting rotation on",
-//!     pending_import_key_refuses_enable_and_disable => "moto has no key-state checks",
-//!     operations_accept_key_arn => "moto answers HTTP 500 to Enable/DisableKey and Schedule/CancelKeyDeletion given an ARN",
-//! ]
-//! ```
 
 use kms_key::backend::{
     CreateKeyRequest, ErrorKind, KmsBackend, MultiRegionKeyType, Operation, Tag,

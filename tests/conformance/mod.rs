@@ -26,9 +26,8 @@
 //! so `cargo test -- --ignored` shows exactly where the peer differs from AWS:
 //!
 //! ```ignore
-//! conformance_suite!(moto, async { moto_backend().await }, lax: [
-//!     create_key_requires_usage_for_non_symmetric => "moto does not validate key usage",
-//!     rotation_on_disabled_key_is_refused => "moto has no key-state checks",
+//! conformance_suite!(moto, async { support::moto::backend() }, lax: [
+//!     rotation_on_disabled_key_is_refused => "moto 5.2.5 accepts EnableKeyRotation on a disabled key",
 //! ]);
 //! ```
 //!
@@ -36,8 +35,8 @@
 //! writing its function in `cases.rs` and naming it in `for_each_case!` there (an unlisted case
 //! is dead code, which `clippy -D warnings` refuses).
 //!
-//! For moto 5.2.5, the `lax` list expected from reading its KMS source is at the top of
-//! `cases.rs`: paste it into the moto instantiation, then trim what the run shows moto passes.
+//! The moto 5.2.5 instantiation, with the lax list a real run produced, is
+//! `tests/backend_aws_conformance.rs`.
 
 #[macro_use]
 pub mod cases;
