@@ -275,6 +275,12 @@ fn interpolation_in_a_terraform_file_is_refused_with_its_path() {
             "field": "resource.aws_kms_key.app.description",
             "code": "invalid_value",
             "message": "the interpolation `${var.description}` cannot be evaluated here: give the literal value (write `$${` for a literal `${`)"
+        }, {
+            // The escape is a literal `${`, and the block's other problems are reported too:
+            // `$` is not a character KMS allows in a tag.
+            "field": "resource.aws_kms_key.app.tags[\"literal\"]",
+            "code": "tag_characters",
+            "message": "has the character '$'; allowed are letters, digits, white space and + - = . _ : / @"
         }],
         "warnings": []
     });
