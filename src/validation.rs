@@ -159,8 +159,13 @@ codes! {
         PolicyStructure => "policy_structure",
         /// A statement whose Effect is missing or is not Allow or Deny.
         PolicyEffectInvalid => "policy_effect_invalid",
-        /// A statement with neither Principal nor NotPrincipal.
+        /// A statement with neither Principal nor NotPrincipal, or one whose Principal /
+        /// NotPrincipal names nobody (`{}`, or only empty lists such as `{"AWS": []}`).
         PolicyPrincipalMissing => "policy_principal_missing",
+        /// A principal value KMS cannot accept: an `AWS` value that is not `"*"`, a 12-digit
+        /// account id, an IAM/STS principal ARN or a unique id (`AIDA…`, `AROA…`); or an empty
+        /// `Service`, `Federated` or `CanonicalUser` value.
+        PolicyPrincipalInvalid => "policy_principal_invalid",
         /// A policy that would lock every principal out of PutKeyPolicy, without the bypass flag.
         PolicyLockout => "policy_lockout",
     }

@@ -439,3 +439,144 @@ fn public_allow_is_a_warning_beside_a_valid_spec() {
     assert_eq!(codes, [kms_key::WarningCode::PolicyPublicAllow]);
     assert!(b().policy(P_ROOT).build().unwrap().warnings().is_empty());
 }
+
+// ---- principals ---------------------------------------------------------------------------
+
+/// P_root plus a second statement granting kms:Decrypt to `principal` (a JSON value).
+fn policy_with_principal(principal: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"App","Effect":"Allow","Principal":{principal},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    )
+}
+
+#[test]
+fn malformed_aws_principal_is_a_validation_error_naming_the_value() {
+    // KMS would answer these with "invalid principals", which is retried as IAM propagation;
+    // they can never exist, so they are refused before any call.
+    for principal in [
+        "",
+        "deployer",
+        "arn:aws:iam:111122223333:role/x",
+        "arn:aws:iam::1111:root",
+        "arn:aws:iam::111122223333:role/*",
+        "arn:aws:iam::111122223333:group/admins",
+    ] {
+        let policy = policy_with_principal(&format!(r#"{{"AWS":["{principal}"]}}"#));
+        assert_eq!(
+            failures(b().policy(policy).build()),
+            one(
+                "policy.Statement[1].Principal.AWS[0]",
+                ErrorCode::PolicyPrincipalInvalid
+            ),
+            "{principal:?}"
+        );
+    }
+    // A single value is addressed without an index.
+    let policy = policy_with_principal(r#"{"AWS":"deployer"}"#);
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one(
+            "policy.Statement[1].Principal.AWS",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+}
+
+#[test]
+fn malformed_aws_principal_message_says_what_is_wrong() {
+    let policy = policy_with_principal(r#"{"AWS":"arn:aws:iam::1111:root"}"#);
+    let e = b().policy(policy).build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        r#""arn:aws:iam::1111:root" has the account "1111"; an account id is exactly 12 digits"#
+    );
+}
+
+#[test]
+fn every_documented_aws_principal_shape_is_accepted() {
+    for principal in [
+        "*",
+        "111122223333",
+        "arn:aws:iam::111122223333:root",
+        "arn:aws-cn:iam::111122223333:root",
+        "arn:aws-us-gov:iam::111122223333:role/deployer",
+        "arn:aws:iam::111122223333:role/team/ci/deployer",
+        "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:user/division/alice",
+        "arn:aws:sts::111122223333:assumed-role/deployer/ci-42",
+        "arn:aws:sts::111122223333:federated-user/bob",
+        // A deleted role, as KMS shows it in a policy read back.
+        "AROAJQABLZS4A3QDU576Q",
+        "AIDAJQABLZS4A3QDU576Q",
+    ] {
+        let policy = policy_with_principal(&format!(r#"{{"AWS":"{principal}"}}"#));
+        let built = b().policy(policy).build();
+        assert!(built.is_ok(), "{principal}: {built:?}");
+    }
+}
+
+#[test]
+fn service_principal_must_not_be_empty() {
+    let policy = policy_with_principal(r#"{"Service":""}"#);
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one(
+            "policy.Statement[1].Principal.Service",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+    let policy = policy_with_principal(r#"{"Service":["logs.amazonaws.com",""]}"#);
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one(
+            "policy.Statement[1].Principal.Service[1]",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+    assert!(
+        b().policy(policy_with_principal(r#"{"Service":"logs.amazonaws.com"}"#))
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn principal_naming_nobody_is_a_missing_principal() {
+    for principal in ["{}", r#"{"AWS":[]}"#, r#"{"AWS":[],"Service":[]}"#] {
+        let policy = policy_with_principal(principal);
+        assert_eq!(
+            failures(b().policy(policy).build()),
+            one(
+                "policy.Statement[1].Principal",
+                ErrorCode::PolicyPrincipalMissing
+            ),
+            "{principal}"
+        );
+    }
+}
+
+#[test]
+fn malformed_principal_in_a_spec_file_names_the_full_path() {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": ["deployer"]}, "Action": "kms:Decrypt", "Resource": "*"}
+        ]
+    });
+    let tf = serde_json::json!({"resource": {"aws_kms_key": {"app": {"policy": policy}}}});
+    let e = kms_key::spec::terraform::from_terraform_json(&tf.to_string()).unwrap_err();
+    let got: Vec<_> = e
+        .errors()
+        .iter()
+        .map(|e| (e.field().to_string(), e.code()))
+        .collect();
+    assert_eq!(
+        got,
+        one(
+            "resource.aws_kms_key.app.policy.Statement[1].Principal.AWS[0]",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+}

@@ -45,6 +45,7 @@
 mod eval;
 mod json;
 mod normalize;
+mod principal;
 mod render;
 
 use std::fmt;
@@ -104,7 +105,18 @@ impl KeyPolicy {
     ///   principal type; a condition key given twice under one operator (keys are
     ///   case-insensitive);
     /// - `policy_effect_invalid`: `Effect` missing, or not exactly `Allow` or `Deny`;
-    /// - `policy_principal_missing`: a statement with neither `Principal` nor `NotPrincipal`;
+    /// - `policy_principal_missing`: a statement with neither `Principal` nor `NotPrincipal`
+    ///   (at the statement), or one whose `Principal`/`NotPrincipal` names nobody: `{}` or only
+    ///   empty lists such as `{"AWS": []}` (at the element);
+    /// - `policy_principal_invalid`: a principal value KMS cannot accept, at the value
+    ///   (`policy.Statement[1].Principal.AWS[0]`, or `...Principal.AWS` for a single value). An
+    ///   `AWS` value must be `"*"`, a 12-digit account id, `arn:PARTITION:iam::ACCOUNT:root`,
+    ///   `arn:PARTITION:iam::ACCOUNT:user/[PATH/]NAME` or `role/[PATH/]NAME`,
+    ///   `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION` or `federated-user/NAME`, or a
+    ///   unique id (`AIDA…`, `AROA…`, as KMS shows a deleted principal); no user groups, no
+    ///   wildcards inside an ARN. `Service`, `Federated` and `CanonicalUser` values must not be
+    ///   empty. KMS would answer such a value with "invalid principals", the same answer as for
+    ///   a principal IAM has not propagated yet, so catching it here keeps it from being retried;
     /// - `invalid_value` at `policy.Version`: a version other than the two above.
     pub fn parse(text: &str) -> Result<Self, ValidationErrors> {
         let mut errors = Vec::new();
