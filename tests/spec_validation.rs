@@ -431,6 +431,74 @@ fn lockout_lint_is_an_error_unless_bypassed() {
     }
 }
 
+/// P_root plus `deny` (a statement as JSON text).
+fn root_and(deny: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{deny}]}}"#
+    )
+}
+
+#[test]
+fn lockout_lint_unconditional_deny_to_everyone_is_a_lockout() {
+    // A Deny wins over every Allow: the root's kms:* no longer lets anyone change the policy.
+    for deny in [
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::111122223333:role/x","*"]},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":["kms:Encrypt","kms:Put*"],"Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"KMS:PUTKEYPOLICY","Resource":["*"]}"#,
+        r#"{"Effect":"Deny","Principal":"*","NotAction":"kms:Decrypt","Resource":"*"}"#,
+        // An empty Condition constrains nothing.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*","Condition":{}}"#,
+    ] {
+        let policy = root_and(deny);
+        assert_eq!(
+            failures(b().policy(policy.as_str()).build()),
+            one("policy", ErrorCode::PolicyLockout),
+            "{deny}"
+        );
+        assert!(
+            b().policy(policy)
+                .bypass_policy_lockout_safety_check(true)
+                .build()
+                .is_ok(),
+            "{deny}"
+        );
+    }
+}
+
+#[test]
+fn lockout_lint_deny_that_spares_someone_is_allowed() {
+    for deny in [
+        // A Condition may not hold.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/key-admin"}}}"#,
+        // Named principals, not everyone.
+        r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        // Everyone but the key admin.
+        r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/key-admin"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        // Other actions only.
+        r#"{"Effect":"Deny","Principal":"*","Action":["kms:ScheduleKeyDeletion","kms:Disable*"],"Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","NotAction":"kms:Put*","Resource":"*"}"#,
+        // Not certainly this key.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","NotResource":"*"}"#,
+    ] {
+        let built = b().policy(root_and(deny)).build();
+        assert!(built.is_ok(), "{deny}: {built:?}");
+    }
+}
+
+#[test]
+fn lockout_lint_deny_message_says_what_to_do() {
+    let deny = r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}"#;
+    let e = b().policy(root_and(deny)).build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "a Deny statement without a Condition denies kms:PutKeyPolicy to every principal (\"*\"), so nobody could change this policy again; narrow its Principal or Action, add a Condition, or set bypass_policy_lockout_safety_check = true"
+    );
+}
+
 #[test]
 fn public_allow_is_a_warning_beside_a_valid_spec() {
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#;

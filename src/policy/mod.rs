@@ -246,6 +246,28 @@ impl KeyPolicy {
         eval::grants_to_anyone(&self.doc, action)
     }
 
+    /// Whether some Deny statement without a Condition denies `action` to every principal
+    /// (`"*"` or `{"AWS": "*"}` among its principals) on every resource (`"Resource": "*"`).
+    /// Such a Deny wins over every Allow, so nobody may call `action` whatever else the policy
+    /// says.
+    ///
+    /// Action patterns match as for [`KeyPolicy::grants_to_anyone`] (wildcards, `NotAction`).
+    /// Only certain denials count: a Deny with a Condition, a `NotPrincipal`, a narrower
+    /// `Resource` or a `NotResource` might spare someone or this key, so it does not.
+    pub fn denies_to_everyone(&self, action: &str) -> bool {
+        eval::denies_to_everyone(&self.doc, action)
+    }
+
+    /// Whether nobody could ever change this policy again: no Allow statement lets any
+    /// principal call `kms:PutKeyPolicy` ([`KeyPolicy::grants_to_anyone`]), or an unconditional
+    /// Deny refuses it to every principal ([`KeyPolicy::denies_to_everyone`]). The question of
+    /// the policy lockout lint, which refuses such a policy unless
+    /// `bypass_policy_lockout_safety_check` is set.
+    pub fn locks_out_everyone(&self) -> bool {
+        const PUT_KEY_POLICY: &str = "kms:PutKeyPolicy";
+        !self.grants_to_anyone(PUT_KEY_POLICY) || self.denies_to_everyone(PUT_KEY_POLICY)
+    }
+
     /// Whether `principal_arn` may call `action` under this policy, as KMS's lockout safety
     /// check would see it: some Allow statement matches both the action and the principal, and
     /// no Deny statement without a Condition matches both.

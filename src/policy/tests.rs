@@ -873,6 +873,132 @@ fn grants_to_anyone_table() {
 }
 
 #[test]
+fn denies_to_everyone_and_lockout_table() {
+    let root = json!({"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"});
+    let deny = |extra: serde_json::Value| {
+        let mut d =
+            json!({"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*"});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                d.as_object_mut().unwrap().remove(k);
+            } else {
+                d[k] = v.clone();
+            }
+        }
+        d
+    };
+    let doc = |stmts: Vec<serde_json::Value>| {
+        json!({"Version":"2012-10-17","Statement":stmts}).to_string()
+    };
+    // (name, policy, denies kms:PutKeyPolicy to everyone, locks everyone out)
+    for (name, text, denies, locked) in [
+        ("root only", doc(vec![root.clone()]), false, false),
+        (
+            "nothing granted",
+            doc(vec![deny(json!({"Effect":"Allow","Action":"kms:Decrypt"}))]),
+            false,
+            true,
+        ),
+        (
+            "deny to star",
+            doc(vec![root.clone(), deny(json!({}))]),
+            true,
+            true,
+        ),
+        (
+            "deny to AWS star",
+            doc(vec![root.clone(), deny(json!({"Principal":{"AWS":"*"}}))]),
+            true,
+            true,
+        ),
+        (
+            "deny via wildcard",
+            doc(vec![root.clone(), deny(json!({"Action":"kms:Put*"}))]),
+            true,
+            true,
+        ),
+        (
+            "deny via NotAction",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Action":null,"NotAction":"kms:Encrypt"})),
+            ]),
+            true,
+            true,
+        ),
+        (
+            "deny NotAction sparing it",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Action":null,"NotAction":"kms:*"})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "conditional deny",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Condition":{"Bool":{"aws:SecureTransport":"false"}}})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny to one role",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Principal":{"AWS":"arn:aws:iam::111122223333:role/app"}})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny with NotPrincipal",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Principal":null,"NotPrincipal":{"AWS":"111122223333"}})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny on another resource",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Resource":"arn:aws:kms:us-east-1:111122223333:key/other"})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny with NotResource",
+            doc(vec![
+                root.clone(),
+                deny(
+                    json!({"Resource":null,"NotResource":"arn:aws:kms:us-east-1:111122223333:key/other"}),
+                ),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny other action",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Action":"kms:ScheduleKeyDeletion"})),
+            ]),
+            false,
+            false,
+        ),
+    ] {
+        let p = policy(&text);
+        assert_eq!(p.denies_to_everyone("kms:PutKeyPolicy"), denies, "{name}");
+        assert_eq!(p.locks_out_everyone(), locked, "{name}");
+    }
+}
+
+#[test]
 fn allows_table() {
     const DEPLOYER: &str = "arn:aws:iam::111122223333:role/deployer";
     const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/deployer/ci";

@@ -486,14 +486,21 @@ impl KmsKeySpecBuilder {
                 };
                 match parsed {
                     Ok(p) => {
-                        if !self.bypass_policy_lockout_safety_check
-                            && !p.grants_to_anyone("kms:PutKeyPolicy")
-                        {
-                            err(
-                                "policy".into(),
-                                ErrorCode::PolicyLockout,
-                                "no Allow statement lets any principal call kms:PutKeyPolicy, so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true".into(),
-                            );
+                        if !self.bypass_policy_lockout_safety_check {
+                            if !p.grants_to_anyone("kms:PutKeyPolicy") {
+                                err(
+                                    "policy".into(),
+                                    ErrorCode::PolicyLockout,
+                                    "no Allow statement lets any principal call kms:PutKeyPolicy, so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true".into(),
+                                );
+                            } else if p.denies_to_everyone("kms:PutKeyPolicy") {
+                                // A Deny wins over every Allow: the grant above is void.
+                                err(
+                                    "policy".into(),
+                                    ErrorCode::PolicyLockout,
+                                    "a Deny statement without a Condition denies kms:PutKeyPolicy to every principal (\"*\"), so nobody could change this policy again; narrow its Principal or Action, add a Condition, or set bypass_policy_lockout_safety_check = true".into(),
+                                );
+                            }
                         }
                         warnings = p.warnings();
                         Some(p)
