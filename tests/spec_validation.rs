@@ -648,3 +648,139 @@ fn malformed_principal_in_a_spec_file_names_the_full_path() {
         )
     );
 }
+
+// ---- duplicate keys in spec files -------------------------------------------------------------
+
+fn file_failures(text: &str) -> Vec<(String, ErrorCode)> {
+    failures(KmsKeySpec::from_json(text))
+}
+
+fn tf_failures(text: &str) -> Vec<(String, ErrorCode)> {
+    match kms_key::spec::terraform::from_terraform_json(text) {
+        Ok(keys) => panic!("expected validation errors, got {} keys", keys.len()),
+        Err(e) => e
+            .errors()
+            .iter()
+            .map(|e| (e.field().to_string(), e.code()))
+            .collect(),
+    }
+}
+
+#[test]
+fn duplicate_argument_is_an_error_not_last_one_wins() {
+    assert_eq!(
+        file_failures(r#"{"deletion_window_in_days": 6, "deletion_window_in_days": 7}"#),
+        one("deletion_window_in_days", ErrorCode::DuplicateField)
+    );
+    // The camelCase spelling repeated is the same field, named by its Terraform name.
+    assert_eq!(
+        file_failures(r#"{"deletionWindowInDays": 7, "deletionWindowInDays": 7}"#),
+        one("deletion_window_in_days", ErrorCode::DuplicateField)
+    );
+    // Both spellings: reported as before.
+    assert_eq!(
+        file_failures(r#"{"deletion_window_in_days": 7, "deletionWindowInDays": 8}"#),
+        one("deletion_window_in_days", ErrorCode::DuplicateField)
+    );
+    // An unknown key given twice is unknown, once.
+    assert_eq!(
+        file_failures(r#"{"colour": 1, "colour": 2}"#),
+        one("colour", ErrorCode::UnknownField)
+    );
+    let e = KmsKeySpec::from_json(r#"{"description": "a", "description": "b"}"#).unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "`description` is given more than once; JSON does not say which one counts, so give it once"
+    );
+}
+
+#[test]
+fn duplicate_tag_key_is_an_error() {
+    assert_eq!(
+        file_failures(r#"{"tags": {"env": "dev", "env": "prod"}}"#),
+        one("tags[\"env\"]", ErrorCode::DuplicateField)
+    );
+    // Reported beside every other problem.
+    assert_eq!(
+        file_failures(
+            r#"{"tags": {"env": "dev", "env": "prod", "aws:x": "y"}, "deletion_window_in_days": 3}"#
+        ),
+        vec![
+            ("tags[\"env\"]".to_owned(), ErrorCode::DuplicateField),
+            (
+                "deletion_window_in_days".to_owned(),
+                ErrorCode::DeletionWindowOutOfRange
+            ),
+            ("tags[\"aws:x\"]".to_owned(), ErrorCode::TagKeyReserved),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_key_inside_a_policy_object_is_reported_as_in_a_policy_string() {
+    let stmt = r#"{"Effect":"Allow","Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"}"#;
+    let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{stmt}]}}"#);
+    let want = one("policy.Statement[0].Effect", ErrorCode::PolicyStructure);
+    let as_object = format!(r#"{{"policy": {policy}}}"#);
+    assert_eq!(file_failures(&as_object), want);
+    let as_string = serde_json::json!({ "policy": policy }).to_string();
+    assert_eq!(file_failures(&as_string), want);
+}
+
+#[test]
+fn duplicate_keys_in_a_terraform_configuration() {
+    assert_eq!(
+        tf_failures(
+            r#"{"resource": {"aws_kms_key": {"a": {"deletion_window_in_days": 6, "deletion_window_in_days": 7}}}}"#
+        ),
+        one(
+            "resource.aws_kms_key.a.deletion_window_in_days",
+            ErrorCode::DuplicateField
+        )
+    );
+    assert_eq!(
+        tf_failures(
+            r#"{"resource": {"aws_kms_key": {"a": {"tags": {"env": "dev", "env": "prod"}}}}}"#
+        ),
+        one(
+            "resource.aws_kms_key.a.tags[\"env\"]",
+            ErrorCode::DuplicateField
+        )
+    );
+    // The same resource name twice, in one object or across the blocks of a list.
+    assert_eq!(
+        tf_failures(r#"{"resource": {"aws_kms_key": {"a": {}, "a": {"description": "x"}}}}"#),
+        one("resource.aws_kms_key.a", ErrorCode::DuplicateField)
+    );
+    assert_eq!(
+        tf_failures(r#"{"resource": [{"aws_kms_key": {"a": {}}}, {"aws_kms_key": {"a": {}}}]}"#),
+        one("resource.aws_kms_key.a", ErrorCode::DuplicateField)
+    );
+    // `aws_kms_key` or `resource` twice would silently drop the first set of keys.
+    assert_eq!(
+        tf_failures(r#"{"resource": {"aws_kms_key": {"a": {}}, "aws_kms_key": {"b": {}}}}"#),
+        one("resource.aws_kms_key", ErrorCode::DuplicateField)
+    );
+    assert_eq!(
+        tf_failures(
+            r#"{"resource": {"aws_kms_key": {"a": {}}}, "resource": {"aws_kms_key": {"b": {}}}}"#
+        ),
+        one("resource", ErrorCode::DuplicateField)
+    );
+}
+
+#[test]
+fn duplicate_keys_seen_by_serde_but_not_in_a_value() {
+    let text = r#"{"deletion_window_in_days": 6, "deletion_window_in_days": 7}"#;
+    // Deserialize reads the text, so it sees them.
+    let e = serde_json::from_str::<KmsKeySpec>(text).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("deletion_window_in_days: `deletion_window_in_days` is given more than once"),
+        "{e}"
+    );
+    // A Value has already dropped the first one (documented on from_json_value).
+    let value: serde_json::Value = serde_json::from_str(text).unwrap();
+    let spec = KmsKeySpec::from_json_value(&value).unwrap();
+    assert_eq!(spec.deletion_window().days(), 7);
+}

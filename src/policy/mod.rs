@@ -43,7 +43,8 @@
 //! ```
 
 mod eval;
-mod json;
+// Shared with the spec readers, which need to see duplicate object keys too.
+pub(crate) mod json;
 mod normalize;
 mod principal;
 mod render;

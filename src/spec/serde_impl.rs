@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serializer};
 use serde_json::{Map, Value};
 
 use super::{KeySpec, KeyUsage, KmsKeySpec, KmsKeySpecBuilder, Origin};
+use crate::policy::json::{self, Json};
 use crate::validation::{ErrorCode, FieldPath, ValidationError, ValidationErrors};
 
 /// Every field: its Terraform name and its CDKTF camelCase alias.
@@ -59,21 +60,39 @@ impl KmsKeySpec {
     /// # Ok::<(), kms_key::ValidationErrors>(())
     /// ```
     ///
+    /// A key given twice in one JSON object is an error, never "the last one wins":
+    /// `duplicate_field` at the field (`deletion_window_in_days`) or the tag (`tags["env"]`);
+    /// inside a policy given as an object, the policy's own `policy_structure` error at the
+    /// element (`policy.Statement[0].Effect`), as for a policy given as a string.
+    ///
     /// # Errors
-    /// Malformed JSON (with line and column), unknown fields, wrong types, and every rule the
-    /// builder checks, all at once.
+    /// Malformed JSON (with line and column), duplicate keys, unknown fields, wrong types, and
+    /// every rule the builder checks, all at once.
     pub fn from_json(text: &str) -> Result<Self, ValidationErrors> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| ValidationErrors::json_syntax(&e))?;
-        Self::from_json_value(&value)
+        let tree = json::parse(text).map_err(|e| ValidationErrors::json_syntax(&e))?;
+        Self::from_json_tree(&tree, &FieldPath::new(""))
     }
 
     /// Builds a spec from a JSON value (an object of arguments). `null` means "unset".
     ///
+    /// A `serde_json::Value` has already dropped duplicate object keys (the last one won when
+    /// it was parsed), so they cannot be reported here: read text with
+    /// [`from_json`](Self::from_json), which reports them.
+    ///
     /// # Errors
-    /// As [`from_json`](Self::from_json).
+    /// As [`from_json`](Self::from_json), except duplicate keys.
     pub fn from_json_value(value: &Value) -> Result<Self, ValidationErrors> {
         Self::from_json_value_at(value, &FieldPath::new(""))
+    }
+
+    /// A spec from a parsed tree that still holds duplicate keys: they are reported (under
+    /// `base`) together with every other problem.
+    pub(crate) fn from_json_tree(
+        tree: &Json<'_>,
+        base: &FieldPath,
+    ) -> Result<Self, ValidationErrors> {
+        let duplicates = SpecDuplicates::find(tree, base);
+        Self::from_json_value_with(&tree.to_value(), base, duplicates)
     }
 
     /// As [`from_json_value`](Self::from_json_value), with every error path under `base`
@@ -81,6 +100,16 @@ impl KmsKeySpec {
     pub(crate) fn from_json_value_at(
         value: &Value,
         base: &FieldPath,
+    ) -> Result<Self, ValidationErrors> {
+        Self::from_json_value_with(value, base, SpecDuplicates::default())
+    }
+
+    /// The reader behind every JSON entry point: `duplicates` were found in the text `value`
+    /// was read from, and come first among the errors.
+    pub(crate) fn from_json_value_with(
+        value: &Value,
+        base: &FieldPath,
+        duplicates: SpecDuplicates,
     ) -> Result<Self, ValidationErrors> {
         let Some(object) = value.as_object() else {
             return Err(ValidationErrors::single(
@@ -92,7 +121,7 @@ impl KmsKeySpec {
                 ),
             ));
         };
-        let mut errors = Vec::new();
+        let mut errors = duplicates.errors;
         let fields = collect_fields(object, base, &mut errors);
         let mut b = KmsKeySpec::builder();
         let get = |name: &str| fields.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
@@ -118,7 +147,11 @@ impl KmsKeySpec {
         set!("origin", wire::<Origin>, origin);
         set!("custom_key_store_id", string, custom_key_store_id);
         set!("xks_key_id", string, xks_key_id);
-        if let Some(v) = get("policy") {
+        if let Some(text) = duplicates.policy_text {
+            // The policy object as written, duplicates kept, for the policy's own parse to
+            // report them: the `Value` has dropped them.
+            b = b.policy(text);
+        } else if let Some(v) = get("policy") {
             match v {
                 Value::String(s) => b = b.policy(s.clone()),
                 Value::Object(_) => b = b.policy_value(v.clone()),
@@ -155,6 +188,63 @@ impl KmsKeySpec {
                 Err(ValidationErrors::from_vec(errors).expect("non-empty"))
             }
         }
+    }
+}
+
+/// What a spec object's text says that its `Value` no longer can: keys given twice.
+#[derive(Debug, Default)]
+pub(crate) struct SpecDuplicates {
+    /// `duplicate_field` for each argument or tag key given more than once.
+    errors: Vec<ValidationError>,
+    /// The inline policy object as compact text with its duplicate keys, when it has any.
+    policy_text: Option<String>,
+}
+
+impl SpecDuplicates {
+    /// Looks for keys given twice in a spec object (`tree`, errors under `base`): arguments
+    /// (at `base.NAME`, under the Terraform name whichever spelling was repeated), tag keys (at
+    /// `base.tags["KEY"]`), and anywhere inside a policy given as an object. Anything else
+    /// with an object value is refused for its type anyway.
+    pub(crate) fn find(tree: &Json<'_>, base: &FieldPath) -> Self {
+        let mut found = Self::default();
+        let Json::Object(members) = tree else {
+            return found;
+        };
+        for key in Json::duplicate_keys(members) {
+            // Unknown keys are reported as unknown; once is enough.
+            if let Some((name, _)) = FIELDS.iter().find(|(s, c)| key == *s || key == *c) {
+                found.errors.push(ValidationError::new(
+                    base.field(name),
+                    ErrorCode::DuplicateField,
+                    format!(
+                        "`{key}` is given more than once; JSON does not say which one counts, so give it once"
+                    ),
+                ));
+            }
+        }
+        for (key, value) in members {
+            match (key.as_ref(), value) {
+                ("tags", Json::Object(tags)) => {
+                    for tag in Json::duplicate_keys(tags) {
+                        found.errors.push(ValidationError::new(
+                            base.field("tags").key(tag),
+                            ErrorCode::DuplicateField,
+                            "this tag key is given more than once; a key has one value, so give it once",
+                        ));
+                    }
+                }
+                // Only the last `policy` member is the one the `Value` keeps and the builder
+                // parses; a repeated `policy` is reported above.
+                ("policy", policy @ Json::Object(_)) => {
+                    found.policy_text = policy
+                        .has_duplicate_keys()
+                        .then(|| policy.to_compact_text());
+                }
+                ("policy", _) => found.policy_text = None,
+                _ => {}
+            }
+        }
+        found
     }
 }
 
@@ -334,9 +424,11 @@ fn tags(
 
 impl<'de> Deserialize<'de> for KmsKeySpec {
     /// Deserializes and validates; the error text lists every problem with its field path.
+    /// Keys given twice are reported as by [`KmsKeySpec::from_json`] when the deserializer
+    /// hands them over (`serde_json` does; a `Value` has already dropped them).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
-        KmsKeySpec::from_json_value(&value).map_err(serde::de::Error::custom)
+        let tree = Json::deserialize(d)?;
+        KmsKeySpec::from_json_tree(&tree, &FieldPath::new("")).map_err(serde::de::Error::custom)
     }
 }
 
