@@ -784,3 +784,61 @@ fn duplicate_keys_seen_by_serde_but_not_in_a_value() {
     let spec = KmsKeySpec::from_json_value(&value).unwrap();
     assert_eq!(spec.deletion_window().days(), 7);
 }
+
+// ---- numbers too large for i64 ----------------------------------------------------------------
+
+#[test]
+fn whole_number_too_large_is_out_of_range_not_a_type_error() {
+    for days in [
+        "99999999999999999999",
+        "-99999999999999999999",
+        "9223372036854775808",
+        "1e300",
+        r#""99999999999999999999""#,
+    ] {
+        assert_eq!(
+            file_failures(&format!(r#"{{"deletion_window_in_days": {days}}}"#)),
+            one(
+                "deletion_window_in_days",
+                ErrorCode::DeletionWindowOutOfRange
+            ),
+            "{days}"
+        );
+        assert_eq!(
+            file_failures(&format!(
+                r#"{{"enable_key_rotation": true, "rotation_period_in_days": {days}}}"#
+            )),
+            one(
+                "rotation_period_in_days",
+                ErrorCode::RotationPeriodOutOfRange
+            ),
+            "{days}"
+        );
+    }
+    let e =
+        KmsKeySpec::from_json(r#"{"deletion_window_in_days": 99999999999999999999}"#).unwrap_err();
+    assert_eq!(e.errors()[0].message(), "is 1e+20; KMS allows 7 to 30 days");
+    let e = KmsKeySpec::from_json(r#"{"deletion_window_in_days": "99999999999999999999"}"#)
+        .unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "is 99999999999999999999; KMS allows 7 to 30 days"
+    );
+}
+
+#[test]
+fn fraction_is_a_type_error_whole_float_is_a_number() {
+    for days in ["7.5", "-0.5", r#""7.5""#] {
+        assert_eq!(
+            file_failures(&format!(r#"{{"deletion_window_in_days": {days}}}"#)),
+            one("deletion_window_in_days", ErrorCode::InvalidType),
+            "{days}"
+        );
+    }
+    // A number without a fractional part is a whole number, however it is written.
+    for days in ["10", "10.0", "1e1"] {
+        let spec = KmsKeySpec::from_json(&format!(r#"{{"deletion_window_in_days": {days}}}"#))
+            .unwrap_or_else(|e| panic!("{days}: {e}"));
+        assert_eq!(spec.deletion_window().days(), 10, "{days}");
+    }
+}

@@ -5,7 +5,10 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serializer};
 use serde_json::{Map, Value};
 
-use super::{KeySpec, KeyUsage, KmsKeySpec, KmsKeySpecBuilder, Origin};
+use super::{
+    KeySpec, KeyUsage, KmsKeySpec, KmsKeySpecBuilder, MAX_DELETION_WINDOW_DAYS,
+    MAX_ROTATION_PERIOD_DAYS, MIN_DELETION_WINDOW_DAYS, MIN_ROTATION_PERIOD_DAYS, Origin,
+};
 use crate::policy::json::{self, Json};
 use crate::validation::{ErrorCode, FieldPath, ValidationError, ValidationErrors};
 
@@ -170,10 +173,18 @@ impl KmsKeySpec {
             boolean,
             bypass_policy_lockout_safety_check
         );
-        set!("deletion_window_in_days", integer, deletion_window_in_days);
+        set!(
+            "deletion_window_in_days",
+            deletion_window_days,
+            deletion_window_in_days
+        );
         set!("is_enabled", boolean, is_enabled);
         set!("enable_key_rotation", boolean, enable_key_rotation);
-        set!("rotation_period_in_days", integer, rotation_period_in_days);
+        set!(
+            "rotation_period_in_days",
+            rotation_period_days,
+            rotation_period_in_days
+        );
         set!("multi_region", boolean, multi_region);
         if let Some(v) = get("tags") {
             b = tags(v, path("tags"), b, &mut errors);
@@ -369,17 +380,109 @@ fn boolean(v: &Value, path: FieldPath, errors: &mut Vec<ValidationError>) -> Opt
     }
 }
 
-/// Terraform converts numeric strings to numbers; so do we. Fractions are refused.
-fn integer(v: &Value, path: FieldPath, errors: &mut Vec<ValidationError>) -> Option<i64> {
-    let parsed = match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    if parsed.is_none() {
-        type_error(path, "a whole number of days", v, errors);
+/// A JSON value read as a whole number.
+#[derive(Debug, Clone, PartialEq)]
+enum Whole {
+    /// A whole number that fits an `i64`.
+    Fits(i64),
+    /// A whole number beyond the `i64` range, as it reads.
+    TooLarge(String),
+    /// Not a whole number: a fraction, or not a number at all.
+    Not,
+}
+
+/// Reads `v` as a whole number. A number counts when it has no fractional part: `7`, and also
+/// `7.0` or `1e1`, which Terraform accepts for a whole-number argument too. A number too large
+/// for an `i64` (`99999999999999999999`) reaches us as a float, so its size is known even though
+/// its digits are not all kept. Terraform converts numeric strings to numbers; so do we, for
+/// strings of decimal digits with an optional sign (also beyond the `i64` range).
+fn whole(v: &Value) -> Whole {
+    match v {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Whole::Fits(i)
+            } else if n.is_u64() {
+                // Above i64::MAX but within u64.
+                Whole::TooLarge(n.to_string())
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 => {
+                        // The f64 range of exact i64 conversion: [-2^63, 2^63).
+                        const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+                        if (-TWO_POW_63..TWO_POW_63).contains(&f) {
+                            // Whole and in range, so the conversion is exact.
+                            Whole::Fits(f as i64)
+                        } else {
+                            Whole::TooLarge(n.to_string())
+                        }
+                    }
+                    _ => Whole::Not,
+                }
+            }
+        }
+        Value::String(s) => {
+            let t = s.trim();
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                Whole::Not
+            } else {
+                match t.parse::<i64>() {
+                    Ok(i) => Whole::Fits(i),
+                    // Only overflow is left: the text is all digits.
+                    Err(_) => Whole::TooLarge(t.to_owned()),
+                }
+            }
+        }
+        _ => Whole::Not,
     }
-    parsed
+}
+
+/// A whole number of days for a ranged field: not a whole number is a type error; too large
+/// for an `i64` is out of the field's range (`code`, `min..=max`), said the way the builder says
+/// it for any other out-of-range value.
+fn days(
+    v: &Value,
+    path: FieldPath,
+    errors: &mut Vec<ValidationError>,
+    code: ErrorCode,
+    (min, max): (u16, u16),
+) -> Option<i64> {
+    match whole(v) {
+        Whole::Fits(d) => Some(d),
+        Whole::TooLarge(text) => {
+            errors.push(ValidationError::new(
+                path,
+                code,
+                format!("is {text}; KMS allows {min} to {max} days"),
+            ));
+            None
+        }
+        Whole::Not => {
+            type_error(path, "a whole number of days", v, errors);
+            None
+        }
+    }
+}
+
+fn deletion_window_days(
+    v: &Value,
+    path: FieldPath,
+    errors: &mut Vec<ValidationError>,
+) -> Option<i64> {
+    let range = (
+        u16::from(MIN_DELETION_WINDOW_DAYS),
+        u16::from(MAX_DELETION_WINDOW_DAYS),
+    );
+    days(v, path, errors, ErrorCode::DeletionWindowOutOfRange, range)
+}
+
+fn rotation_period_days(
+    v: &Value,
+    path: FieldPath,
+    errors: &mut Vec<ValidationError>,
+) -> Option<i64> {
+    let range = (MIN_ROTATION_PERIOD_DAYS, MAX_ROTATION_PERIOD_DAYS);
+    days(v, path, errors, ErrorCode::RotationPeriodOutOfRange, range)
 }
 
 fn wire<T: std::str::FromStr<Err = super::UnknownValue>>(
@@ -484,6 +587,51 @@ pub(super) fn serialize<S: Serializer>(spec: &KmsKeySpec, s: S) -> Result<S::Ok,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_table() {
+        use serde_json::json;
+        for (v, want) in [
+            (json!(7), Whole::Fits(7)),
+            (json!(-7), Whole::Fits(-7)),
+            (json!(7.0), Whole::Fits(7)),
+            (json!(1e1), Whole::Fits(10)),
+            (json!(i64::MAX), Whole::Fits(i64::MAX)),
+            (json!(i64::MIN), Whole::Fits(i64::MIN)),
+            (json!(u64::MAX), Whole::TooLarge(u64::MAX.to_string())),
+            (json!(1e20), Whole::TooLarge("1e+20".into())),
+            (json!(-1e20), Whole::TooLarge("-1e+20".into())),
+            (
+                json!(9_223_372_036_854_775_808.0),
+                Whole::TooLarge("9.223372036854776e+18".into()),
+            ),
+            (json!(7.5), Whole::Not),
+            (json!(-0.5), Whole::Not),
+            (json!("30"), Whole::Fits(30)),
+            (json!(" +30 "), Whole::Fits(30)),
+            (json!("-3"), Whole::Fits(-3)),
+            (
+                json!("99999999999999999999"),
+                Whole::TooLarge("99999999999999999999".into()),
+            ),
+            (
+                json!("-99999999999999999999"),
+                Whole::TooLarge("-99999999999999999999".into()),
+            ),
+            (json!("7.5"), Whole::Not),
+            (json!("7.0"), Whole::Not),
+            (json!("seven"), Whole::Not),
+            (json!(""), Whole::Not),
+            (json!("-"), Whole::Not),
+            (json!(true), Whole::Not),
+            (json!(null), Whole::Not),
+        ] {
+            assert_eq!(whole(&v), want, "{v}");
+        }
+        // As serde_json reads a literal too large for u64.
+        let big: Value = serde_json::from_str("99999999999999999999").unwrap();
+        assert_eq!(whole(&big), Whole::TooLarge("1e+20".into()));
+    }
 
     #[test]
     fn suggestions() {
