@@ -312,6 +312,27 @@ mod strict_rules {
     }
 
     #[tokio::test]
+    async fn tag_pattern_refuses_tab_and_newline_accepts_separators() {
+        // Tab and newline are white space but not \p{Z}: AWS's pattern refuses them.
+        let kms = InMemoryBackend::new();
+        let key = create_default(&kms).await;
+        for value in ["a\tb", "a\nb"] {
+            assert_error(
+                kms.tag_resource(&key.key_id, &[Tag::new("k", value)]).await,
+                ErrorKind::Validation,
+                &format!(
+                    "1 validation error detected: Value '{value}' at 'tags.1.member.tagValue' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*)$"
+                ),
+            );
+        }
+        let fine = Tag::new("team\u{3000}名", "a\u{A0}b ٣");
+        kms.tag_resource(&key.key_id, std::slice::from_ref(&fine))
+            .await
+            .unwrap();
+        assert_eq!(all_tags(&kms, &key.key_id).await, [fine]);
+    }
+
+    #[tokio::test]
     async fn request_shape_messages() {
         let kms = InMemoryBackend::new();
         let long = "d".repeat(8193);

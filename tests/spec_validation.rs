@@ -842,3 +842,38 @@ fn fraction_is_a_type_error_whole_float_is_a_number() {
         assert_eq!(spec.deletion_window().days(), 10, "{days}");
     }
 }
+
+// ---- tag characters ---------------------------------------------------------------------------
+
+#[test]
+fn tag_characters_tab_and_newline_are_refused_separators_are_not() {
+    // AWS: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$. Tab and newline are white space but not \p{Z}.
+    for (key, value) in [
+        ("a\tb", "v"),
+        ("k", "a\tb"),
+        ("k", "line\nbreak"),
+        ("k", "cr\r"),
+        ("k", "nel\u{85}"),
+    ] {
+        assert_eq!(
+            failures(b().tag(key, value).build()),
+            vec![(format!("tags[{key:?}]"), ErrorCode::TagCharacters)],
+            "{key:?} = {value:?}"
+        );
+    }
+    for (key, value) in [
+        ("team name", "no\u{A0}break"),
+        ("ideographic", "東京\u{3000}大阪"),
+        ("Ж-ω-ع-한", "א:字/カ=あ+@_."),
+        ("digits", "٣४３½Ⅻ²"),
+        ("separators", "\u{2028}\u{2029}\u{202F}"),
+    ] {
+        let built = b().tag(key, value).build();
+        assert!(built.is_ok(), "{key:?} = {value:?}: {built:?}");
+    }
+    let e = b().tag("k", "a\tb").build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "has the character '\\t'; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"
+    );
+}

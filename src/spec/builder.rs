@@ -459,7 +459,7 @@ impl KmsKeySpecBuilder {
                     err(
                         path.clone(),
                         ErrorCode::TagCharacters,
-                        format!("has the character {c:?}; allowed are letters, digits, white space and + - = . _ : / @"),
+                        format!("has the character {c:?}; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"),
                     );
                 }
                 let vn = v.chars().count();
