@@ -182,6 +182,9 @@ codes! {
         PolicyStatementNoResource => "policy_statement_no_resource",
         /// An Allow to every principal (`"*"`) without a Condition.
         PolicyPublicAllow => "policy_public_allow",
+        /// A key spec that exists only in the China Regions (SM2): the spec cannot know the
+        /// Region, so it is valid, but CreateKey fails anywhere else.
+        KeySpecChinaRegionsOnly => "key_spec_china_regions_only",
     }
 }
 
@@ -373,6 +376,15 @@ mod tests {
     fn codes_are_unique_snake_case() {
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {c}");
+            assert!(
+                c.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_')
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in WarningCode::ALL {
             assert!(seen.insert(c.as_str()), "duplicate {c}");
             assert!(
                 c.as_str()

@@ -877,3 +877,65 @@ fn tag_characters_tab_and_newline_are_refused_separators_are_not() {
         "has the character '\\t'; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"
     );
 }
+
+// ---- SM2 outside China ------------------------------------------------------------------------
+
+#[test]
+fn sm2_is_valid_with_a_china_regions_warning() {
+    let spec = b()
+        .key_spec(KeySpec::Sm2)
+        .key_usage(KeyUsage::SignVerify)
+        .build()
+        .unwrap();
+    let warnings: Vec<_> = spec
+        .warnings()
+        .iter()
+        .map(|w| (w.field().to_string(), w.code()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [(
+            "key_spec".to_owned(),
+            kms_key::WarningCode::KeySpecChinaRegionsOnly
+        )]
+    );
+    assert_eq!(
+        spec.warnings()[0].message(),
+        "SM2 keys exist only in the China Regions (cn-north-1, cn-northwest-1); CreateKey fails in any other Region"
+    );
+    assert_eq!(
+        kms_key::WarningCode::KeySpecChinaRegionsOnly.as_str(),
+        "key_spec_china_regions_only"
+    );
+    // Under Terraform's older name, the warning names that field; policy warnings follow.
+    let policy = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"}]}"#;
+    let spec = KmsKeySpec::from_json(
+        &serde_json::json!({"customer_master_key_spec": "SM2", "key_usage": "ENCRYPT_DECRYPT", "policy": policy})
+            .to_string(),
+    )
+    .unwrap();
+    let warnings: Vec<_> = spec
+        .warnings()
+        .iter()
+        .map(|w| (w.field().to_string(), w.code()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "customer_master_key_spec".to_owned(),
+                kms_key::WarningCode::KeySpecChinaRegionsOnly
+            ),
+            (
+                "policy.Version".to_owned(),
+                kms_key::WarningCode::PolicyVersionMissing
+            ),
+        ]
+    );
+    // Other key specs get no such warning.
+    for spec in KeySpec::ALL.iter().filter(|s| **s != KeySpec::Sm2) {
+        let usage = spec.allowed_usages()[0];
+        let built = b().key_spec(*spec).key_usage(usage).build().unwrap();
+        assert!(built.warnings().is_empty(), "{spec}");
+    }
+}

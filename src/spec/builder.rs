@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use super::values::*;
 use super::{KeySpec, KeyUsage, KmsKeySpec, Origin};
 use crate::policy::KeyPolicy;
-use crate::validation::{ErrorCode, FieldPath, ValidationError, ValidationErrors};
+use crate::validation::{
+    ErrorCode, FieldPath, ValidationError, ValidationErrors, Warning, WarningCode,
+};
 
 /// How the policy was given to the builder: parsed only in [`KmsKeySpecBuilder::build`], so every
 /// problem is reported together with the others.
@@ -247,6 +249,22 @@ impl KmsKeySpecBuilder {
             (a, b) => a.or(b),
         };
         let effective_spec = key_spec.unwrap_or_default();
+        let mut warnings = Vec::new();
+        if effective_spec.china_regions_only() {
+            // Valid as a spec (it cannot know the Region), but only aws-cn has the key spec.
+            let field = if self.key_spec.is_some() {
+                "key_spec"
+            } else {
+                "customer_master_key_spec"
+            };
+            warnings.push(Warning::new(
+                field,
+                WarningCode::KeySpecChinaRegionsOnly,
+                format!(
+                    "{effective_spec} keys exist only in the China Regions (cn-north-1, cn-northwest-1); CreateKey fails in any other Region"
+                ),
+            ));
+        }
 
         // key_usage against the spec/usage matrix
         match self.key_usage {
@@ -475,7 +493,6 @@ impl KmsKeySpecBuilder {
         });
 
         // policy (parsed last so its many possible findings follow the scalar fields)
-        let mut warnings = Vec::new();
         let policy = match self.policy {
             None => None,
             Some(input) => {
@@ -502,7 +519,7 @@ impl KmsKeySpecBuilder {
                                 );
                             }
                         }
-                        warnings = p.warnings();
+                        warnings.extend(p.warnings());
                         Some(p)
                     }
                     Err(policy_errors) => {
