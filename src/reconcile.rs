@@ -1172,7 +1172,7 @@ fn spec_of(live: &ObservedKey) -> Result<KmsKeySpec, String> {
             }
         };
         // The lint refuses a policy no one could change; the live key has one, so say so.
-        if !parsed.grants_to_anyone("kms:PutKeyPolicy") {
+        if parsed.locks_out_everyone() {
             b = b.bypass_policy_lockout_safety_check(true);
         }
         b = b.key_policy(parsed);

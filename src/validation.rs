@@ -159,8 +159,13 @@ codes! {
         PolicyStructure => "policy_structure",
         /// A statement whose Effect is missing or is not Allow or Deny.
         PolicyEffectInvalid => "policy_effect_invalid",
-        /// A statement with neither Principal nor NotPrincipal.
+        /// A statement with neither Principal nor NotPrincipal, or one whose Principal /
+        /// NotPrincipal names nobody (`{}`, or only empty lists such as `{"AWS": []}`).
         PolicyPrincipalMissing => "policy_principal_missing",
+        /// A principal value KMS cannot accept: an `AWS` value that is not `"*"`, a 12-digit
+        /// account id, an IAM/STS principal ARN or a unique id (`AIDA…`, `AROA…`); or an empty
+        /// `Service`, `Federated` or `CanonicalUser` value.
+        PolicyPrincipalInvalid => "policy_principal_invalid",
         /// A policy that would lock every principal out of PutKeyPolicy, without the bypass flag.
         PolicyLockout => "policy_lockout",
         /// A logical name that cannot be written as the ownership tag's value.
@@ -179,6 +184,9 @@ codes! {
         PolicyStatementNoResource => "policy_statement_no_resource",
         /// An Allow to every principal (`"*"`) without a Condition.
         PolicyPublicAllow => "policy_public_allow",
+        /// A key spec that exists only in the China Regions (SM2): the spec cannot know the
+        /// Region, so it is valid, but CreateKey fails anywhere else.
+        KeySpecChinaRegionsOnly => "key_spec_china_regions_only",
     }
 }
 
@@ -370,6 +378,15 @@ mod tests {
     fn codes_are_unique_snake_case() {
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {c}");
+            assert!(
+                c.as_str()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_')
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in WarningCode::ALL {
             assert!(seen.insert(c.as_str()), "duplicate {c}");
             assert!(
                 c.as_str()

@@ -280,7 +280,7 @@ fn interpolation_in_a_terraform_file_is_refused_with_its_path() {
             // `$` is not a character KMS allows in a tag.
             "field": "resource.aws_kms_key.app.tags[\"literal\"]",
             "code": "tag_characters",
-            "message": "has the character '$'; allowed are letters, digits, white space and + - = . _ : / @"
+            "message": "has the character '$'; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"
         }],
         "warnings": []
     });

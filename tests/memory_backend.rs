@@ -312,6 +312,27 @@ mod strict_rules {
     }
 
     #[tokio::test]
+    async fn tag_pattern_refuses_tab_and_newline_accepts_separators() {
+        // Tab and newline are white space but not \p{Z}: AWS's pattern refuses them.
+        let kms = InMemoryBackend::new();
+        let key = create_default(&kms).await;
+        for value in ["a\tb", "a\nb"] {
+            assert_error(
+                kms.tag_resource(&key.key_id, &[Tag::new("k", value)]).await,
+                ErrorKind::Validation,
+                &format!(
+                    "1 validation error detected: Value '{value}' at 'tags.1.member.tagValue' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([\\p{{L}}\\p{{Z}}\\p{{N}}_.:/=+\\-@]*)$"
+                ),
+            );
+        }
+        let fine = Tag::new("team\u{3000}名", "a\u{A0}b ٣");
+        kms.tag_resource(&key.key_id, std::slice::from_ref(&fine))
+            .await
+            .unwrap();
+        assert_eq!(all_tags(&kms, &key.key_id).await, [fine]);
+    }
+
+    #[tokio::test]
     async fn request_shape_messages() {
         let kms = InMemoryBackend::new();
         let long = "d".repeat(8193);
@@ -420,8 +441,71 @@ mod strict_rules {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MalformedPolicy);
-        assert!(!err.message().is_empty());
+        assert_eq!(
+            err.message(),
+            "Policy contains a statement with no principal."
+        );
         assert_eq!(kms.key_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn policy_with_a_principal_naming_nobody_is_malformed() {
+        // `{}` and `{"AWS": []}` name nobody: AWS answers as for a statement without one.
+        let kms = InMemoryBackend::new();
+        let key = create_default(&kms).await;
+        for principal in ["{}", r#"{"AWS":[]}"#] {
+            let policy = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"kms:*","Resource":"*"}}]}}"#
+            );
+            assert_error(
+                kms.create_key(request_with_policy(&policy)).await,
+                ErrorKind::MalformedPolicy,
+                "Policy contains a statement with no principal.",
+            );
+            assert_error(
+                kms.put_key_policy(&key.key_id, &policy, false).await,
+                ErrorKind::MalformedPolicy,
+                "Policy contains a statement with no principal.",
+            );
+        }
+        assert_eq!(kms.key_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn malformed_principal_is_a_malformed_policy_never_invalid_principals() {
+        // A principal that can never exist must not come back as InvalidPrincipals, the answer
+        // the reconciler retries while IAM propagates a new role.
+        let kms = InMemoryBackend::new();
+        let key = create_default(&kms).await;
+        let before = kms.get_key_policy(&key.key_id).await.unwrap();
+        for principal in [
+            "",
+            "deployer",
+            "arn:aws:iam:111122223333:role/x",
+            "arn:aws:iam::1111:root",
+        ] {
+            let policy = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"App","Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+            );
+            // The message is the validation message naming the value.
+            let message = kms_key::policy::KeyPolicy::parse(&policy)
+                .unwrap_err()
+                .errors()[0]
+                .message()
+                .to_owned();
+            assert_error(
+                kms.create_key(request_with_policy(&policy)).await,
+                ErrorKind::MalformedPolicy,
+                &message,
+            );
+            assert_error(
+                kms.put_key_policy(&key.key_id, &policy, false).await,
+                ErrorKind::MalformedPolicy,
+                &message,
+            );
+        }
+        assert_eq!(kms.key_count(), 1);
+        assert_eq!(kms.get_key_policy(&key.key_id).await.unwrap(), before);
     }
 
     #[tokio::test]

@@ -694,3 +694,16 @@ async fn import_of_a_locked_policy_sets_the_bypass() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn import_of_a_policy_denying_put_key_policy_to_everyone_sets_the_bypass() {
+    // An Allow of kms:* to the root, voided by an unconditional Deny to "*": the lockout lint
+    // refuses such a policy, so the imported spec must carry the bypass to be valid.
+    let (backend, r) = setup(deployer_backend());
+    let mut req = request();
+    req.policy = Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*"}]}"#.into());
+    req.bypass_policy_lockout_safety_check = true;
+    let id = existing(&backend, req).await;
+    let imported = r.import(&id).await.unwrap();
+    assert!(imported.bypass_policy_lockout_safety_check());
+}

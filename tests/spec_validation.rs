@@ -431,6 +431,74 @@ fn lockout_lint_is_an_error_unless_bypassed() {
     }
 }
 
+/// P_root plus `deny` (a statement as JSON text).
+fn root_and(deny: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{deny}]}}"#
+    )
+}
+
+#[test]
+fn lockout_lint_unconditional_deny_to_everyone_is_a_lockout() {
+    // A Deny wins over every Allow: the root's kms:* no longer lets anyone change the policy.
+    for deny in [
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":{"AWS":["arn:aws:iam::111122223333:role/x","*"]},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":["kms:Encrypt","kms:Put*"],"Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"KMS:PUTKEYPOLICY","Resource":["*"]}"#,
+        r#"{"Effect":"Deny","Principal":"*","NotAction":"kms:Decrypt","Resource":"*"}"#,
+        // An empty Condition constrains nothing.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*","Condition":{}}"#,
+    ] {
+        let policy = root_and(deny);
+        assert_eq!(
+            failures(b().policy(policy.as_str()).build()),
+            one("policy", ErrorCode::PolicyLockout),
+            "{deny}"
+        );
+        assert!(
+            b().policy(policy)
+                .bypass_policy_lockout_safety_check(true)
+                .build()
+                .is_ok(),
+            "{deny}"
+        );
+    }
+}
+
+#[test]
+fn lockout_lint_deny_that_spares_someone_is_allowed() {
+    for deny in [
+        // A Condition may not hold.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/key-admin"}}}"#,
+        // Named principals, not everyone.
+        r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        // Everyone but the key admin.
+        r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/key-admin"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        // Other actions only.
+        r#"{"Effect":"Deny","Principal":"*","Action":["kms:ScheduleKeyDeletion","kms:Disable*"],"Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","NotAction":"kms:Put*","Resource":"*"}"#,
+        // Not certainly this key.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","NotResource":"*"}"#,
+    ] {
+        let built = b().policy(root_and(deny)).build();
+        assert!(built.is_ok(), "{deny}: {built:?}");
+    }
+}
+
+#[test]
+fn lockout_lint_deny_message_says_what_to_do() {
+    let deny = r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}"#;
+    let e = b().policy(root_and(deny)).build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "a Deny statement without a Condition denies kms:PutKeyPolicy to every principal (\"*\"), so nobody could change this policy again; narrow its Principal or Action, add a Condition, or set bypass_policy_lockout_safety_check = true"
+    );
+}
+
 #[test]
 fn public_allow_is_a_warning_beside_a_valid_spec() {
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}"#;
@@ -438,4 +506,436 @@ fn public_allow_is_a_warning_beside_a_valid_spec() {
     let codes: Vec<_> = spec.warnings().iter().map(|w| w.code()).collect();
     assert_eq!(codes, [kms_key::WarningCode::PolicyPublicAllow]);
     assert!(b().policy(P_ROOT).build().unwrap().warnings().is_empty());
+}
+
+// ---- principals ---------------------------------------------------------------------------
+
+/// P_root plus a second statement granting kms:Decrypt to `principal` (a JSON value).
+fn policy_with_principal(principal: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Root","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"App","Effect":"Allow","Principal":{principal},"Action":"kms:Decrypt","Resource":"*"}}]}}"#
+    )
+}
+
+#[test]
+fn malformed_aws_principal_is_a_validation_error_naming_the_value() {
+    // KMS would answer these with "invalid principals", which is retried as IAM propagation;
+    // they can never exist, so they are refused before any call.
+    for principal in [
+        "",
+        "deployer",
+        "arn:aws:iam:111122223333:role/x",
+        "arn:aws:iam::1111:root",
+        "arn:aws:iam::111122223333:role/*",
+        "arn:aws:iam::111122223333:group/admins",
+    ] {
+        let policy = policy_with_principal(&format!(r#"{{"AWS":["{principal}"]}}"#));
+        assert_eq!(
+            failures(b().policy(policy).build()),
+            one(
+                "policy.Statement[1].Principal.AWS[0]",
+                ErrorCode::PolicyPrincipalInvalid
+            ),
+            "{principal:?}"
+        );
+    }
+    // A single value is addressed without an index.
+    let policy = policy_with_principal(r#"{"AWS":"deployer"}"#);
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one(
+            "policy.Statement[1].Principal.AWS",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+}
+
+#[test]
+fn malformed_aws_principal_message_says_what_is_wrong() {
+    let policy = policy_with_principal(r#"{"AWS":"arn:aws:iam::1111:root"}"#);
+    let e = b().policy(policy).build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        r#""arn:aws:iam::1111:root" has the account "1111"; an account id is exactly 12 digits"#
+    );
+}
+
+#[test]
+fn every_documented_aws_principal_shape_is_accepted() {
+    for principal in [
+        "*",
+        "111122223333",
+        "arn:aws:iam::111122223333:root",
+        "arn:aws-cn:iam::111122223333:root",
+        "arn:aws-us-gov:iam::111122223333:role/deployer",
+        "arn:aws:iam::111122223333:role/team/ci/deployer",
+        "arn:aws:iam::111122223333:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:user/division/alice",
+        "arn:aws:sts::111122223333:assumed-role/deployer/ci-42",
+        "arn:aws:sts::111122223333:federated-user/bob",
+        // A deleted role, as KMS shows it in a policy read back.
+        "AROAJQABLZS4A3QDU576Q",
+        "AIDAJQABLZS4A3QDU576Q",
+    ] {
+        let policy = policy_with_principal(&format!(r#"{{"AWS":"{principal}"}}"#));
+        let built = b().policy(policy).build();
+        assert!(built.is_ok(), "{principal}: {built:?}");
+    }
+}
+
+#[test]
+fn service_principal_must_not_be_empty() {
+    let policy = policy_with_principal(r#"{"Service":""}"#);
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one(
+            "policy.Statement[1].Principal.Service",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+    let policy = policy_with_principal(r#"{"Service":["logs.amazonaws.com",""]}"#);
+    assert_eq!(
+        failures(b().policy(policy).build()),
+        one(
+            "policy.Statement[1].Principal.Service[1]",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+    assert!(
+        b().policy(policy_with_principal(r#"{"Service":"logs.amazonaws.com"}"#))
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn principal_naming_nobody_is_a_missing_principal() {
+    for principal in ["{}", r#"{"AWS":[]}"#, r#"{"AWS":[],"Service":[]}"#] {
+        let policy = policy_with_principal(principal);
+        assert_eq!(
+            failures(b().policy(policy).build()),
+            one(
+                "policy.Statement[1].Principal",
+                ErrorCode::PolicyPrincipalMissing
+            ),
+            "{principal}"
+        );
+    }
+}
+
+#[test]
+fn malformed_principal_in_a_spec_file_names_the_full_path() {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": ["deployer"]}, "Action": "kms:Decrypt", "Resource": "*"}
+        ]
+    });
+    let tf = serde_json::json!({"resource": {"aws_kms_key": {"app": {"policy": policy}}}});
+    let e = kms_key::spec::terraform::from_terraform_json(&tf.to_string()).unwrap_err();
+    let got: Vec<_> = e
+        .errors()
+        .iter()
+        .map(|e| (e.field().to_string(), e.code()))
+        .collect();
+    assert_eq!(
+        got,
+        one(
+            "resource.aws_kms_key.app.policy.Statement[1].Principal.AWS[0]",
+            ErrorCode::PolicyPrincipalInvalid
+        )
+    );
+}
+
+// ---- duplicate keys in spec files -------------------------------------------------------------
+
+fn file_failures(text: &str) -> Vec<(String, ErrorCode)> {
+    failures(KmsKeySpec::from_json(text))
+}
+
+fn tf_failures(text: &str) -> Vec<(String, ErrorCode)> {
+    match kms_key::spec::terraform::from_terraform_json(text) {
+        Ok(keys) => panic!("expected validation errors, got {} keys", keys.len()),
+        Err(e) => e
+            .errors()
+            .iter()
+            .map(|e| (e.field().to_string(), e.code()))
+            .collect(),
+    }
+}
+
+#[test]
+fn duplicate_argument_is_an_error_not_last_one_wins() {
+    assert_eq!(
+        file_failures(r#"{"deletion_window_in_days": 6, "deletion_window_in_days": 7}"#),
+        one("deletion_window_in_days", ErrorCode::DuplicateField)
+    );
+    // The camelCase spelling repeated is the same field, named by its Terraform name.
+    assert_eq!(
+        file_failures(r#"{"deletionWindowInDays": 7, "deletionWindowInDays": 7}"#),
+        one("deletion_window_in_days", ErrorCode::DuplicateField)
+    );
+    // Both spellings: reported as before.
+    assert_eq!(
+        file_failures(r#"{"deletion_window_in_days": 7, "deletionWindowInDays": 8}"#),
+        one("deletion_window_in_days", ErrorCode::DuplicateField)
+    );
+    // An unknown key given twice is unknown, once.
+    assert_eq!(
+        file_failures(r#"{"colour": 1, "colour": 2}"#),
+        one("colour", ErrorCode::UnknownField)
+    );
+    let e = KmsKeySpec::from_json(r#"{"description": "a", "description": "b"}"#).unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "`description` is given more than once; JSON does not say which one counts, so give it once"
+    );
+}
+
+#[test]
+fn duplicate_tag_key_is_an_error() {
+    assert_eq!(
+        file_failures(r#"{"tags": {"env": "dev", "env": "prod"}}"#),
+        one("tags[\"env\"]", ErrorCode::DuplicateField)
+    );
+    // Reported beside every other problem.
+    assert_eq!(
+        file_failures(
+            r#"{"tags": {"env": "dev", "env": "prod", "aws:x": "y"}, "deletion_window_in_days": 3}"#
+        ),
+        vec![
+            ("tags[\"env\"]".to_owned(), ErrorCode::DuplicateField),
+            (
+                "deletion_window_in_days".to_owned(),
+                ErrorCode::DeletionWindowOutOfRange
+            ),
+            ("tags[\"aws:x\"]".to_owned(), ErrorCode::TagKeyReserved),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_key_inside_a_policy_object_is_reported_as_in_a_policy_string() {
+    let stmt = r#"{"Effect":"Allow","Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"}"#;
+    let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{stmt}]}}"#);
+    let want = one("policy.Statement[0].Effect", ErrorCode::PolicyStructure);
+    let as_object = format!(r#"{{"policy": {policy}}}"#);
+    assert_eq!(file_failures(&as_object), want);
+    let as_string = serde_json::json!({ "policy": policy }).to_string();
+    assert_eq!(file_failures(&as_string), want);
+}
+
+#[test]
+fn duplicate_keys_in_a_terraform_configuration() {
+    assert_eq!(
+        tf_failures(
+            r#"{"resource": {"aws_kms_key": {"a": {"deletion_window_in_days": 6, "deletion_window_in_days": 7}}}}"#
+        ),
+        one(
+            "resource.aws_kms_key.a.deletion_window_in_days",
+            ErrorCode::DuplicateField
+        )
+    );
+    assert_eq!(
+        tf_failures(
+            r#"{"resource": {"aws_kms_key": {"a": {"tags": {"env": "dev", "env": "prod"}}}}}"#
+        ),
+        one(
+            "resource.aws_kms_key.a.tags[\"env\"]",
+            ErrorCode::DuplicateField
+        )
+    );
+    // The same resource name twice, in one object or across the blocks of a list.
+    assert_eq!(
+        tf_failures(r#"{"resource": {"aws_kms_key": {"a": {}, "a": {"description": "x"}}}}"#),
+        one("resource.aws_kms_key.a", ErrorCode::DuplicateField)
+    );
+    assert_eq!(
+        tf_failures(r#"{"resource": [{"aws_kms_key": {"a": {}}}, {"aws_kms_key": {"a": {}}}]}"#),
+        one("resource.aws_kms_key.a", ErrorCode::DuplicateField)
+    );
+    // `aws_kms_key` or `resource` twice would silently drop the first set of keys.
+    assert_eq!(
+        tf_failures(r#"{"resource": {"aws_kms_key": {"a": {}}, "aws_kms_key": {"b": {}}}}"#),
+        one("resource.aws_kms_key", ErrorCode::DuplicateField)
+    );
+    assert_eq!(
+        tf_failures(
+            r#"{"resource": {"aws_kms_key": {"a": {}}}, "resource": {"aws_kms_key": {"b": {}}}}"#
+        ),
+        one("resource", ErrorCode::DuplicateField)
+    );
+}
+
+#[test]
+fn duplicate_keys_seen_by_serde_but_not_in_a_value() {
+    let text = r#"{"deletion_window_in_days": 6, "deletion_window_in_days": 7}"#;
+    // Deserialize reads the text, so it sees them.
+    let e = serde_json::from_str::<KmsKeySpec>(text).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("deletion_window_in_days: `deletion_window_in_days` is given more than once"),
+        "{e}"
+    );
+    // A Value has already dropped the first one (documented on from_json_value).
+    let value: serde_json::Value = serde_json::from_str(text).unwrap();
+    let spec = KmsKeySpec::from_json_value(&value).unwrap();
+    assert_eq!(spec.deletion_window().days(), 7);
+}
+
+// ---- numbers too large for i64 ----------------------------------------------------------------
+
+#[test]
+fn whole_number_too_large_is_out_of_range_not_a_type_error() {
+    for days in [
+        "99999999999999999999",
+        "-99999999999999999999",
+        "9223372036854775808",
+        "1e300",
+        r#""99999999999999999999""#,
+    ] {
+        assert_eq!(
+            file_failures(&format!(r#"{{"deletion_window_in_days": {days}}}"#)),
+            one(
+                "deletion_window_in_days",
+                ErrorCode::DeletionWindowOutOfRange
+            ),
+            "{days}"
+        );
+        assert_eq!(
+            file_failures(&format!(
+                r#"{{"enable_key_rotation": true, "rotation_period_in_days": {days}}}"#
+            )),
+            one(
+                "rotation_period_in_days",
+                ErrorCode::RotationPeriodOutOfRange
+            ),
+            "{days}"
+        );
+    }
+    let e =
+        KmsKeySpec::from_json(r#"{"deletion_window_in_days": 99999999999999999999}"#).unwrap_err();
+    assert_eq!(e.errors()[0].message(), "is 1e+20; KMS allows 7 to 30 days");
+    let e = KmsKeySpec::from_json(r#"{"deletion_window_in_days": "99999999999999999999"}"#)
+        .unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "is 99999999999999999999; KMS allows 7 to 30 days"
+    );
+}
+
+#[test]
+fn fraction_is_a_type_error_whole_float_is_a_number() {
+    for days in ["7.5", "-0.5", r#""7.5""#] {
+        assert_eq!(
+            file_failures(&format!(r#"{{"deletion_window_in_days": {days}}}"#)),
+            one("deletion_window_in_days", ErrorCode::InvalidType),
+            "{days}"
+        );
+    }
+    // A number without a fractional part is a whole number, however it is written.
+    for days in ["10", "10.0", "1e1"] {
+        let spec = KmsKeySpec::from_json(&format!(r#"{{"deletion_window_in_days": {days}}}"#))
+            .unwrap_or_else(|e| panic!("{days}: {e}"));
+        assert_eq!(spec.deletion_window().days(), 10, "{days}");
+    }
+}
+
+// ---- tag characters ---------------------------------------------------------------------------
+
+#[test]
+fn tag_characters_tab_and_newline_are_refused_separators_are_not() {
+    // AWS: ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$. Tab and newline are white space but not \p{Z}.
+    for (key, value) in [
+        ("a\tb", "v"),
+        ("k", "a\tb"),
+        ("k", "line\nbreak"),
+        ("k", "cr\r"),
+        ("k", "nel\u{85}"),
+    ] {
+        assert_eq!(
+            failures(b().tag(key, value).build()),
+            vec![(format!("tags[{key:?}]"), ErrorCode::TagCharacters)],
+            "{key:?} = {value:?}"
+        );
+    }
+    for (key, value) in [
+        ("team name", "no\u{A0}break"),
+        ("ideographic", "東京\u{3000}大阪"),
+        ("Ж-ω-ع-한", "א:字/カ=あ+@_."),
+        ("digits", "٣४３½Ⅻ²"),
+        ("separators", "\u{2028}\u{2029}\u{202F}"),
+    ] {
+        let built = b().tag(key, value).build();
+        assert!(built.is_ok(), "{key:?} = {value:?}: {built:?}");
+    }
+    let e = b().tag("k", "a\tb").build().unwrap_err();
+    assert_eq!(
+        e.errors()[0].message(),
+        "has the character '\\t'; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"
+    );
+}
+
+// ---- SM2 outside China ------------------------------------------------------------------------
+
+#[test]
+fn sm2_is_valid_with_a_china_regions_warning() {
+    let spec = b()
+        .key_spec(KeySpec::Sm2)
+        .key_usage(KeyUsage::SignVerify)
+        .build()
+        .unwrap();
+    let warnings: Vec<_> = spec
+        .warnings()
+        .iter()
+        .map(|w| (w.field().to_string(), w.code()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [(
+            "key_spec".to_owned(),
+            kms_key::WarningCode::KeySpecChinaRegionsOnly
+        )]
+    );
+    assert_eq!(
+        spec.warnings()[0].message(),
+        "SM2 keys exist only in the China Regions (cn-north-1, cn-northwest-1); CreateKey fails in any other Region"
+    );
+    assert_eq!(
+        kms_key::WarningCode::KeySpecChinaRegionsOnly.as_str(),
+        "key_spec_china_regions_only"
+    );
+    // Under Terraform's older name, the warning names that field; policy warnings follow.
+    let policy = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"}]}"#;
+    let spec = KmsKeySpec::from_json(
+        &serde_json::json!({"customer_master_key_spec": "SM2", "key_usage": "ENCRYPT_DECRYPT", "policy": policy})
+            .to_string(),
+    )
+    .unwrap();
+    let warnings: Vec<_> = spec
+        .warnings()
+        .iter()
+        .map(|w| (w.field().to_string(), w.code()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "customer_master_key_spec".to_owned(),
+                kms_key::WarningCode::KeySpecChinaRegionsOnly
+            ),
+            (
+                "policy.Version".to_owned(),
+                kms_key::WarningCode::PolicyVersionMissing
+            ),
+        ]
+    );
+    // Other key specs get no such warning.
+    for spec in KeySpec::ALL.iter().filter(|s| **s != KeySpec::Sm2) {
+        let usage = spec.allowed_usages()[0];
+        let built = b().key_spec(*spec).key_usage(usage).build().unwrap();
+        assert!(built.warnings().is_empty(), "{spec}");
+    }
 }

@@ -56,7 +56,8 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors>
         }
         return Ok(Inputs { keys });
     }
-    let spec = KmsKeySpec::from_json_value(&value)?;
+    // From the text, not the `Value`: only the text still shows keys given twice.
+    let spec = KmsKeySpec::from_json(&text)?;
     let stem = file_name.strip_suffix(".json").unwrap_or(file_name);
     let name = name.unwrap_or(stem).to_owned();
     if name.is_empty() {

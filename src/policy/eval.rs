@@ -146,6 +146,26 @@ pub(crate) fn grants_to_anyone(doc: &Doc, action: &str) -> bool {
     })
 }
 
+/// Whether some Deny statement without a Condition covers `action` for every principal and
+/// certainly for this key. Every principal: `"*"` or `{"AWS": "*"}` among its principals (a
+/// `NotPrincipal` spares someone). This key: `Resource` includes `"*"`; the key's ARN is not
+/// known before it exists, so a narrower Resource or a NotResource might spare it and does not
+/// count. Erring this way keeps the lint from refusing a policy KMS would accept.
+pub(crate) fn denies_to_everyone(doc: &Doc, action: &str) -> bool {
+    let action = action.to_lowercase();
+    doc.statements.iter().any(|s| {
+        s.effect == Some(Effect::Deny)
+            && !s.has_condition()
+            && s.resource
+                .as_ref()
+                .is_some_and(|r| r.iter().any(|p| p == "*"))
+            && s.principal
+                .as_ref()
+                .is_some_and(Principals::includes_everyone)
+            && statement_covers_action(s, &action)
+    })
+}
+
 /// Whether the statement applies to at least one principal.
 fn names_someone(stmt: &Stmt) -> bool {
     match (&stmt.principal, &stmt.not_principal) {

@@ -3,7 +3,9 @@
 //! `serde_json::Value` owns every string and keeps objects in a map that drops duplicate keys.
 //! Policies are normalized right after parsing, so a tree that borrows its strings from the
 //! text (escape-free strings are the rule) and keeps object members as a plain list (so that
-//! duplicate keys can be reported) is both cheaper and more useful here.
+//! duplicate keys can be reported) is both cheaper and more useful here. The spec readers
+//! (`KmsKeySpec::from_json`, `from_terraform_json`) read their files with it for the same
+//! reason, then convert to a `Value` ([`Json::to_value`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -47,6 +49,92 @@ impl Json<'_> {
             Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
             Json::Number(n) => Some(Cow::Owned(n.to_string())),
             Json::Null | Json::Array(_) | Json::Object(_) => None,
+        }
+    }
+}
+
+impl Json<'_> {
+    /// The same value as a `serde_json::Value`: of members with the same key the last one
+    /// wins, as when `serde_json` parses the text itself.
+    pub(crate) fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::String(s) => Value::String(s.to_string()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Compact JSON text of the tree, members in document order and duplicates kept, so that
+    /// a parse of the text sees exactly what this tree holds.
+    pub(crate) fn to_compact_text(&self) -> String {
+        let mut out = String::new();
+        self.write_compact(&mut out);
+        out
+    }
+
+    fn write_compact(&self, out: &mut String) {
+        let quoted = |s: &str| serde_json::to_string(s).expect("a string always serializes");
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(&n.to_string()),
+            Json::String(s) => out.push_str(&quoted(s)),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_compact(out);
+                }
+                out.push(']');
+            }
+            Json::Object(members) => {
+                out.push('{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&quoted(k));
+                    out.push(':');
+                    v.write_compact(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// The keys that occur more than once among `members`, each once, in the order of their
+    /// second occurrence.
+    pub(crate) fn duplicate_keys<'j>(members: &'j [(Cow<'_, str>, Json<'_>)]) -> Vec<&'j str> {
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        let mut duplicates: Vec<&str> = Vec::new();
+        for (key, _) in members {
+            if !seen.insert(key.as_ref()) && !duplicates.contains(&key.as_ref()) {
+                duplicates.push(key);
+            }
+        }
+        duplicates
+    }
+
+    /// Whether any object in the tree has a key more than once.
+    pub(crate) fn has_duplicate_keys(&self) -> bool {
+        match self {
+            Json::Array(items) => items.iter().any(Json::has_duplicate_keys),
+            Json::Object(members) => {
+                !Json::duplicate_keys(members).is_empty()
+                    || members.iter().any(|(_, v)| v.has_duplicate_keys())
+            }
+            Json::Null | Json::Bool(_) | Json::Number(_) | Json::String(_) => false,
         }
     }
 }
@@ -281,6 +369,42 @@ mod tests {
                 None,
                 Some("1.5".into())
             ]
+        );
+    }
+
+    #[test]
+    fn converts_to_value_and_back_to_text() {
+        let text = r#"{"b":[1,-2,1.5,true,null,"q\"\u00e9"],"a":{},"b":2}"#;
+        let tree = parse(text).unwrap();
+        // Document order and the duplicate kept; the same numbers and strings.
+        assert_eq!(
+            tree.to_compact_text(),
+            r#"{"b":[1,-2,1.5,true,null,"q\"é"],"a":{},"b":2}"#
+        );
+        assert_eq!(parse(&tree.to_compact_text()).unwrap(), tree);
+        // The last duplicate wins, as in serde_json.
+        assert_eq!(
+            tree.to_value(),
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
+    }
+
+    #[test]
+    fn finds_duplicate_keys_at_any_depth() {
+        let Json::Object(members) = parse(r#"{"a":1,"b":2,"a":3,"b":4,"a":5,"c":6}"#).unwrap()
+        else {
+            panic!("not an object")
+        };
+        assert_eq!(Json::duplicate_keys(&members), ["a", "b"]);
+        assert!(
+            parse(r#"[{"x":{"y":1,"y":2}}]"#)
+                .unwrap()
+                .has_duplicate_keys()
+        );
+        assert!(
+            !parse(r#"[{"x":{"y":1,"z":{"y":2}}},{"x":1}]"#)
+                .unwrap()
+                .has_duplicate_keys()
         );
     }
 

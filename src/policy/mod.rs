@@ -43,8 +43,10 @@
 //! ```
 
 mod eval;
-mod json;
+// Shared with the spec readers, which need to see duplicate object keys too.
+pub(crate) mod json;
 mod normalize;
+mod principal;
 mod render;
 
 use std::fmt;
@@ -104,7 +106,18 @@ impl KeyPolicy {
     ///   principal type; a condition key given twice under one operator (keys are
     ///   case-insensitive);
     /// - `policy_effect_invalid`: `Effect` missing, or not exactly `Allow` or `Deny`;
-    /// - `policy_principal_missing`: a statement with neither `Principal` nor `NotPrincipal`;
+    /// - `policy_principal_missing`: a statement with neither `Principal` nor `NotPrincipal`
+    ///   (at the statement), or one whose `Principal`/`NotPrincipal` names nobody: `{}` or only
+    ///   empty lists such as `{"AWS": []}` (at the element);
+    /// - `policy_principal_invalid`: a principal value KMS cannot accept, at the value
+    ///   (`policy.Statement[1].Principal.AWS[0]`, or `...Principal.AWS` for a single value). An
+    ///   `AWS` value must be `"*"`, a 12-digit account id, `arn:PARTITION:iam::ACCOUNT:root`,
+    ///   `arn:PARTITION:iam::ACCOUNT:user/[PATH/]NAME` or `role/[PATH/]NAME`,
+    ///   `arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION` or `federated-user/NAME`, or a
+    ///   unique id (`AIDA…`, `AROA…`, as KMS shows a deleted principal); no user groups, no
+    ///   wildcards inside an ARN. `Service`, `Federated` and `CanonicalUser` values must not be
+    ///   empty. KMS would answer such a value with "invalid principals", the same answer as for
+    ///   a principal IAM has not propagated yet, so catching it here keeps it from being retried;
     /// - `invalid_value` at `policy.Version`: a version other than the two above.
     pub fn parse(text: &str) -> Result<Self, ValidationErrors> {
         let mut errors = Vec::new();
@@ -232,6 +245,28 @@ impl KeyPolicy {
     /// `Resource`/`NotResource` element (a key policy's resource is the key itself).
     pub fn grants_to_anyone(&self, action: &str) -> bool {
         eval::grants_to_anyone(&self.doc, action)
+    }
+
+    /// Whether some Deny statement without a Condition denies `action` to every principal
+    /// (`"*"` or `{"AWS": "*"}` among its principals) on every resource (`"Resource": "*"`).
+    /// Such a Deny wins over every Allow, so nobody may call `action` whatever else the policy
+    /// says.
+    ///
+    /// Action patterns match as for [`KeyPolicy::grants_to_anyone`] (wildcards, `NotAction`).
+    /// Only certain denials count: a Deny with a Condition, a `NotPrincipal`, a narrower
+    /// `Resource` or a `NotResource` might spare someone or this key, so it does not.
+    pub fn denies_to_everyone(&self, action: &str) -> bool {
+        eval::denies_to_everyone(&self.doc, action)
+    }
+
+    /// Whether nobody could ever change this policy again: no Allow statement lets any
+    /// principal call `kms:PutKeyPolicy` ([`KeyPolicy::grants_to_anyone`]), or an unconditional
+    /// Deny refuses it to every principal ([`KeyPolicy::denies_to_everyone`]). The question of
+    /// the policy lockout lint, which refuses such a policy unless
+    /// `bypass_policy_lockout_safety_check` is set.
+    pub fn locks_out_everyone(&self) -> bool {
+        const PUT_KEY_POLICY: &str = "kms:PutKeyPolicy";
+        !self.grants_to_anyone(PUT_KEY_POLICY) || self.denies_to_everyone(PUT_KEY_POLICY)
     }
 
     /// Whether `principal_arn` may call `action` under this policy, as KMS's lockout safety

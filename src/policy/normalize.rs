@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use crate::validation::{ErrorCode, FieldPath, ValidationError, Warning, WarningCode};
 
 use super::json::Json;
+use super::principal::aws_principal_problem;
 
 /// The policy language versions KMS accepts.
 pub(crate) const VERSIONS: [&str; 2] = ["2012-10-17", "2008-10-17"];
@@ -266,6 +267,14 @@ impl<'a> Arn<'a> {
 /// principals of its own partition, so it never tells two valid principals apart.
 fn aws_principal(value: &str) -> String {
     account_root(value).unwrap_or(value).to_owned()
+}
+
+/// Whether a principal object names at least one principal: some type has a value other than
+/// an empty list. `{}` and `{"AWS": []}` name nobody.
+fn names_anyone(types: Members<'_, '_>) -> bool {
+    types
+        .iter()
+        .any(|(_, values)| !matches!(values, Json::Array(items) if items.is_empty()))
 }
 
 /// `path.name` for a plain name, `path["name"]` for anything that would make the path ambiguous.
@@ -700,6 +709,17 @@ impl Walker {
                 let mut types: Vec<(Cow<'static, str>, Vec<String>)> =
                     Vec::with_capacity(members.len());
                 let mut ok = true;
+                if self.strict && !names_anyone(members) {
+                    // KMS refuses it: "Policy contains a statement with no principal."
+                    self.errors.push(ValidationError::new(
+                        path(),
+                        ErrorCode::PolicyPrincipalMissing,
+                        format!(
+                            "{element} names no principal (an empty object or only empty lists); \
+                             name at least one, e.g. {{\"AWS\": \"arn:aws:iam::111122223333:root\"}}"
+                        ),
+                    ));
+                }
                 for (kind, values) in members {
                     let kind_path = || member(path(), kind);
                     if !PRINCIPAL_TYPES.contains(&kind.as_ref()) {
@@ -709,6 +729,8 @@ impl Walker {
                                 "unknown principal type {kind:?}; use AWS, Service, Federated or CanonicalUser"
                             ),
                         );
+                    } else if self.strict {
+                        self.check_principal_values(kind, values, &kind_path);
                     }
                     if types.iter().any(|(k, _)| k == kind) {
                         self.structure(kind_path(), format!("{kind} is given more than once"));
@@ -777,6 +799,51 @@ impl Walker {
                 }
                 principals
             }
+        }
+    }
+
+    /// Reports every value of a known principal type that KMS cannot accept (strict parse
+    /// only), at `...Principal.AWS` for a single value and `...Principal.AWS[i]` in a list.
+    /// Values of the wrong JSON type are left to [`Walker::strings`], which reports them.
+    fn check_principal_values(
+        &mut self,
+        kind: &str,
+        values: &Json<'_>,
+        kind_path: &dyn Fn() -> FieldPath,
+    ) {
+        let mut check = |value: &str, at: FieldPath| {
+            let problem = if kind == AWS {
+                aws_principal_problem(value)
+            } else if value.is_empty() {
+                let example = match kind {
+                    "Service" => "logs.amazonaws.com",
+                    "Federated" => "cognito-identity.amazonaws.com",
+                    _ => "the canonical user id of an AWS account",
+                };
+                Some(format!(
+                    "a {kind} principal cannot be empty; e.g. {example}"
+                ))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                self.errors.push(ValidationError::new(
+                    at,
+                    ErrorCode::PolicyPrincipalInvalid,
+                    message,
+                ));
+            }
+        };
+        match values {
+            Json::String(s) => check(s, kind_path()),
+            Json::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Json::String(s) = item {
+                        check(s, kind_path().index(i));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 

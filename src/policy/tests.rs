@@ -156,7 +156,7 @@ fn structural_errors_have_exact_codes_and_paths() {
         ),
         (
             "principal list item an object",
-            one(json!({"Effect":"Allow","NotPrincipal":{"AWS":["x",{}]},"Action":"a","Resource":"*"})),
+            one(json!({"Effect":"Allow","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/a",{}]},"Action":"a","Resource":"*"})),
             vec![(PolicyStructure, "policy.Statement[0].NotPrincipal.AWS[1]")],
         ),
         (
@@ -224,11 +224,76 @@ fn structural_errors_have_exact_codes_and_paths() {
             one(json!({"Effect":"Deny","Principal":"*","Action":"a","Resource":"*","Actions":"b"})),
             vec![(PolicyStructure, "policy.Statement[0].Actions")],
         ),
+        (
+            "principal an empty object",
+            one(json!({"Effect":"Allow","Principal":{},"Action":"a","Resource":"*"})),
+            vec![(PolicyPrincipalMissing, "policy.Statement[0].Principal")],
+        ),
+        (
+            "principal an empty list",
+            one(json!({"Effect":"Allow","Principal":{"AWS":[]},"Action":"a","Resource":"*"})),
+            vec![(PolicyPrincipalMissing, "policy.Statement[0].Principal")],
+        ),
+        (
+            "not principal of empty lists",
+            one(json!({"Effect":"Deny","NotPrincipal":{"AWS":[],"Service":[]},"Action":"a","Resource":"*"})),
+            vec![(PolicyPrincipalMissing, "policy.Statement[0].NotPrincipal")],
+        ),
+        (
+            "an empty list beside a principal",
+            one(json!({"Effect":"Allow","Principal":{"AWS":[],"Service":"logs.amazonaws.com"},"Action":"a","Resource":"*"})),
+            vec![],
+        ),
+        (
+            "AWS principal empty",
+            one(json!({"Effect":"Allow","Principal":{"AWS":""},"Action":"a","Resource":"*"})),
+            vec![(PolicyPrincipalInvalid, "policy.Statement[0].Principal.AWS")],
+        ),
+        (
+            "AWS principals malformed in a list",
+            one(json!({"Effect":"Allow","Principal":{"AWS":[
+                "arn:aws:iam::111122223333:root",
+                "deployer",
+                "arn:aws:iam:111122223333:role/x",
+                "arn:aws:iam::1111:root",
+                "arn:aws-cn:iam::111122223333:role/team/x",
+            ]},"Action":"a","Resource":"*"})),
+            vec![
+                (PolicyPrincipalInvalid, "policy.Statement[0].Principal.AWS[1]"),
+                (PolicyPrincipalInvalid, "policy.Statement[0].Principal.AWS[2]"),
+                (PolicyPrincipalInvalid, "policy.Statement[0].Principal.AWS[3]"),
+            ],
+        ),
+        (
+            "not principal malformed",
+            one(json!({"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:group/admins"},"Action":"a","Resource":"*"})),
+            vec![(PolicyPrincipalInvalid, "policy.Statement[0].NotPrincipal.AWS")],
+        ),
+        (
+            "service, federated and canonical user principals empty",
+            one(json!({"Effect":"Allow","Principal":{"Service":"","Federated":[""],"CanonicalUser":"x"},"Action":"a","Resource":"*"})),
+            vec![
+                (PolicyPrincipalInvalid, "policy.Statement[0].Principal.Service"),
+                (PolicyPrincipalInvalid, "policy.Statement[0].Principal.Federated[0]"),
+            ],
+        ),
     ];
     for (name, text, want) in cases {
         let want: Vec<(ErrorCode, String)> =
             want.into_iter().map(|(c, p)| (c, p.to_owned())).collect();
         assert_eq!(findings(&text), want, "{name}: {text}");
+    }
+}
+
+#[test]
+fn malformed_principals_are_kept_by_a_lenient_parse() {
+    // What KMS returned was accepted by KMS: never refuse it, and compare it as written.
+    for principal in [json!({"AWS": "deployer"}), json!({"AWS": []}), json!({})] {
+        let text =
+            one(json!({"Effect":"Allow","Principal":principal,"Action":"kms:*","Resource":"*"}));
+        assert!(KeyPolicy::parse(&text).is_err(), "{text}");
+        let observed = KeyPolicy::parse_observed(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(observed.as_str(), text);
     }
 }
 
@@ -442,7 +507,7 @@ fn equivalence_cases() -> Vec<(&'static str, String, String, bool)> {
             b["NotPrincipal"] = p;
             one(b)
         }, false),
-        ("principal types are separate", with("Principal", json!({"AWS": "x"})), with("Principal", json!({"Service": "x"})), false),
+        ("principal types are separate", with("Principal", json!({"AWS": "111122223333"})), with("Principal", json!({"Service": "111122223333"})), false),
         ("sid differs", s(base.clone()), with("Sid", json!("T")), false),
         ("sid missing", s(base.clone()), {
             let mut b = base.clone();
@@ -779,12 +844,6 @@ fn grants_to_anyone_table() {
             false,
         ),
         (
-            "empty principal",
-            one(json!({"Effect":"Allow","Principal":{"AWS":[]},"Action":"kms:*","Resource":"*"})),
-            "kms:PutKeyPolicy",
-            false,
-        ),
-        (
             "conditions are ignored",
             one(
                 json!({"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}}),
@@ -800,6 +859,142 @@ fn grants_to_anyone_table() {
         ),
     ] {
         assert_eq!(policy(&text).grants_to_anyone(action), want, "{name}");
+    }
+    // A principal that names nobody is refused by a strict parse; read leniently (as from
+    // KMS), it grants nothing.
+    let empty =
+        one(json!({"Effect":"Allow","Principal":{"AWS":[]},"Action":"kms:*","Resource":"*"}));
+    assert_eq!(
+        KeyPolicy::parse(&empty).unwrap_err().codes(),
+        [ErrorCode::PolicyPrincipalMissing]
+    );
+    let lenient = KeyPolicy::parse_observed(&empty).unwrap();
+    assert!(!lenient.grants_to_anyone("kms:PutKeyPolicy"));
+}
+
+#[test]
+fn denies_to_everyone_and_lockout_table() {
+    let root = json!({"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"});
+    let deny = |extra: serde_json::Value| {
+        let mut d =
+            json!({"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"*"});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                d.as_object_mut().unwrap().remove(k);
+            } else {
+                d[k] = v.clone();
+            }
+        }
+        d
+    };
+    let doc = |stmts: Vec<serde_json::Value>| {
+        json!({"Version":"2012-10-17","Statement":stmts}).to_string()
+    };
+    // (name, policy, denies kms:PutKeyPolicy to everyone, locks everyone out)
+    for (name, text, denies, locked) in [
+        ("root only", doc(vec![root.clone()]), false, false),
+        (
+            "nothing granted",
+            doc(vec![deny(json!({"Effect":"Allow","Action":"kms:Decrypt"}))]),
+            false,
+            true,
+        ),
+        (
+            "deny to star",
+            doc(vec![root.clone(), deny(json!({}))]),
+            true,
+            true,
+        ),
+        (
+            "deny to AWS star",
+            doc(vec![root.clone(), deny(json!({"Principal":{"AWS":"*"}}))]),
+            true,
+            true,
+        ),
+        (
+            "deny via wildcard",
+            doc(vec![root.clone(), deny(json!({"Action":"kms:Put*"}))]),
+            true,
+            true,
+        ),
+        (
+            "deny via NotAction",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Action":null,"NotAction":"kms:Encrypt"})),
+            ]),
+            true,
+            true,
+        ),
+        (
+            "deny NotAction sparing it",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Action":null,"NotAction":"kms:*"})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "conditional deny",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Condition":{"Bool":{"aws:SecureTransport":"false"}}})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny to one role",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Principal":{"AWS":"arn:aws:iam::111122223333:role/app"}})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny with NotPrincipal",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Principal":null,"NotPrincipal":{"AWS":"111122223333"}})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny on another resource",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Resource":"arn:aws:kms:us-east-1:111122223333:key/other"})),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny with NotResource",
+            doc(vec![
+                root.clone(),
+                deny(
+                    json!({"Resource":null,"NotResource":"arn:aws:kms:us-east-1:111122223333:key/other"}),
+                ),
+            ]),
+            false,
+            false,
+        ),
+        (
+            "deny other action",
+            doc(vec![
+                root.clone(),
+                deny(json!({"Action":"kms:ScheduleKeyDeletion"})),
+            ]),
+            false,
+            false,
+        ),
+    ] {
+        let p = policy(&text);
+        assert_eq!(p.denies_to_everyone("kms:PutKeyPolicy"), denies, "{name}");
+        assert_eq!(p.locks_out_everyone(), locked, "{name}");
     }
 }
 

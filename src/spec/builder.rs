@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use super::values::*;
 use super::{KeySpec, KeyUsage, KmsKeySpec, Origin};
 use crate::policy::KeyPolicy;
-use crate::validation::{ErrorCode, FieldPath, ValidationError, ValidationErrors};
+use crate::validation::{
+    ErrorCode, FieldPath, ValidationError, ValidationErrors, Warning, WarningCode,
+};
 
 /// How the policy was given to the builder: parsed only in [`KmsKeySpecBuilder::build`], so every
 /// problem is reported together with the others.
@@ -247,6 +249,22 @@ impl KmsKeySpecBuilder {
             (a, b) => a.or(b),
         };
         let effective_spec = key_spec.unwrap_or_default();
+        let mut warnings = Vec::new();
+        if effective_spec.china_regions_only() {
+            // Valid as a spec (it cannot know the Region), but only aws-cn has the key spec.
+            let field = if self.key_spec.is_some() {
+                "key_spec"
+            } else {
+                "customer_master_key_spec"
+            };
+            warnings.push(Warning::new(
+                field,
+                WarningCode::KeySpecChinaRegionsOnly,
+                format!(
+                    "{effective_spec} keys exist only in the China Regions (cn-north-1, cn-northwest-1); CreateKey fails in any other Region"
+                ),
+            ));
+        }
 
         // key_usage against the spec/usage matrix
         match self.key_usage {
@@ -459,7 +477,7 @@ impl KmsKeySpecBuilder {
                     err(
                         path.clone(),
                         ErrorCode::TagCharacters,
-                        format!("has the character {c:?}; allowed are letters, digits, white space and + - = . _ : / @"),
+                        format!("has the character {c:?}; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"),
                     );
                 }
                 let vn = v.chars().count();
@@ -475,7 +493,6 @@ impl KmsKeySpecBuilder {
         });
 
         // policy (parsed last so its many possible findings follow the scalar fields)
-        let mut warnings = Vec::new();
         let policy = match self.policy {
             None => None,
             Some(input) => {
@@ -486,16 +503,23 @@ impl KmsKeySpecBuilder {
                 };
                 match parsed {
                     Ok(p) => {
-                        if !self.bypass_policy_lockout_safety_check
-                            && !p.grants_to_anyone("kms:PutKeyPolicy")
-                        {
-                            err(
-                                "policy".into(),
-                                ErrorCode::PolicyLockout,
-                                "no Allow statement lets any principal call kms:PutKeyPolicy, so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true".into(),
-                            );
+                        if !self.bypass_policy_lockout_safety_check {
+                            if !p.grants_to_anyone("kms:PutKeyPolicy") {
+                                err(
+                                    "policy".into(),
+                                    ErrorCode::PolicyLockout,
+                                    "no Allow statement lets any principal call kms:PutKeyPolicy, so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true".into(),
+                                );
+                            } else if p.denies_to_everyone("kms:PutKeyPolicy") {
+                                // A Deny wins over every Allow: the grant above is void.
+                                err(
+                                    "policy".into(),
+                                    ErrorCode::PolicyLockout,
+                                    "a Deny statement without a Condition denies kms:PutKeyPolicy to every principal (\"*\"), so nobody could change this policy again; narrow its Principal or Action, add a Condition, or set bypass_policy_lockout_safety_check = true".into(),
+                                );
+                            }
                         }
-                        warnings = p.warnings();
+                        warnings.extend(p.warnings());
                         Some(p)
                     }
                     Err(policy_errors) => {

@@ -175,7 +175,9 @@ impl KmsKeySpec {
         self.key_spec().supports_rotation() && self.origin() == Origin::AwsKms
     }
 
-    /// Lint warnings found while validating: things AWS accepts that are probably mistakes.
+    /// Lint warnings found while validating: things AWS accepts that are probably mistakes, or
+    /// that only some Regions accept (`key_spec_china_regions_only` for SM2, at `key_spec`),
+    /// then the policy's (see [`KeyPolicy::warnings`]).
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }

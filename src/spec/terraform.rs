@@ -1,9 +1,13 @@
 //! Key specs from files: a single spec JSON, or a Terraform JSON configuration (`*.tf.json`)
 //! holding `aws_kms_key` resources.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::KmsKeySpec;
+use super::serde_impl::SpecDuplicates;
+use crate::policy::json::{self, Json};
 use crate::validation::{ErrorCode, FieldPath, ValidationError, ValidationErrors};
 
 /// One key described by a file: its logical name and its spec.
@@ -39,12 +43,27 @@ impl NamedSpec {
 /// # Ok::<(), kms_key::ValidationErrors>(())
 /// ```
 ///
+/// A key given twice in one JSON object is an error, never "the last one wins": `resource` or
+/// `aws_kms_key` given twice in one object, a resource name given twice (also across the
+/// blocks of a `resource` list: Terraform refuses duplicate resources), and every duplicate
+/// [`KmsKeySpec::from_json`] reports inside a resource's arguments, each as `duplicate_field`
+/// at its path (`resource.aws_kms_key.a`, `resource.aws_kms_key.a.tags["env"]`).
+///
 /// # Errors
 /// Every problem of every key, with paths such as `resource.aws_kms_key.a.key_usage`.
 pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationErrors> {
-    let root: Value = serde_json::from_str(text).map_err(|e| ValidationErrors::json_syntax(&e))?;
+    let root = json::parse(text).map_err(|e| ValidationErrors::json_syntax(&e))?;
     let resource_path = FieldPath::new("resource");
-    let blocks: Vec<&Value> = match root.get("resource") {
+    let kms_path = resource_path.field("aws_kms_key");
+    let mut errors = Vec::new();
+    let root_members = match &root {
+        Json::Object(members) => members.as_slice(),
+        _ => &[],
+    };
+    if Json::duplicate_keys(root_members).contains(&"resource") {
+        errors.push(duplicate(resource_path.clone(), "resource"));
+    }
+    let blocks: Vec<&Json<'_>> = match last(root_members, "resource") {
         None => {
             return Err(ValidationErrors::single(
                 resource_path,
@@ -52,18 +71,25 @@ pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationError
                 "a Terraform JSON configuration needs a `resource` object holding `aws_kms_key` resources",
             ));
         }
-        Some(Value::Array(list)) => list.iter().collect(),
+        Some(Json::Array(list)) => list.iter().collect(),
         Some(v) => vec![v],
     };
-    let mut errors = Vec::new();
     let mut out = Vec::new();
+    let mut seen_names: Vec<String> = Vec::new();
     for block in blocks {
-        let Some(keys) = block.get("aws_kms_key") else {
+        let block_members = match block {
+            Json::Object(members) => members.as_slice(),
+            _ => &[],
+        };
+        if Json::duplicate_keys(block_members).contains(&"aws_kms_key") {
+            errors.push(duplicate(kms_path.clone(), "aws_kms_key"));
+        }
+        let Some(keys) = last(block_members, "aws_kms_key") else {
             continue;
         };
-        let Some(keys) = keys.as_object() else {
+        let Json::Object(keys) = keys else {
             errors.push(ValidationError::new(
-                resource_path.field("aws_kms_key"),
+                kms_path.clone(),
                 ErrorCode::InvalidType,
                 "must be an object of resource names to arguments",
             ));
@@ -73,8 +99,14 @@ pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationError
             if name == "//" {
                 continue; // a Terraform JSON comment
             }
-            let path = resource_path.field("aws_kms_key").field(name);
-            match resource(name, body, &path) {
+            let path = kms_path.field(name);
+            if seen_names.iter().any(|n| n == name) {
+                errors.push(duplicate(path, name));
+                continue;
+            }
+            seen_names.push(name.to_string());
+            let duplicates = SpecDuplicates::find(body, &path);
+            match resource(name, &body.to_value(), &path, duplicates) {
                 Ok(spec) => out.push(spec),
                 Err(e) => errors.extend(e),
             }
@@ -93,6 +125,27 @@ pub fn from_terraform_json(text: &str) -> Result<Vec<NamedSpec>, ValidationError
     Ok(out)
 }
 
+/// The value of the last member named `name`: the one a `Value` would keep (earlier ones are
+/// reported as duplicates).
+fn last<'j, 'a>(members: &'j [(Cow<'a, str>, Json<'a>)], name: &str) -> Option<&'j Json<'a>> {
+    members
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// `duplicate_field` for `name`, given more than once at `path`.
+fn duplicate(path: FieldPath, name: &str) -> ValidationError {
+    ValidationError::new(
+        path,
+        ErrorCode::DuplicateField,
+        format!(
+            "`{name}` is given more than once; JSON does not say which one counts, so give it once"
+        ),
+    )
+}
+
 /// Terraform meta-arguments that do not describe the key and are ignored here.
 const IGNORED_META_ARGUMENTS: &[&str] = &[
     "//",
@@ -107,7 +160,12 @@ const EXPANDING_META_ARGUMENTS: &[&str] = &["count", "for_each"];
 
 /// Reads one `aws_kms_key` block, reporting every problem: interpolations, expanding
 /// meta-arguments and every rule the remaining arguments break.
-fn resource(name: &str, body: &Value, path: &FieldPath) -> Result<NamedSpec, ValidationErrors> {
+fn resource(
+    name: &str,
+    body: &Value,
+    path: &FieldPath,
+    duplicates: SpecDuplicates,
+) -> Result<NamedSpec, ValidationErrors> {
     let mut errors = Vec::new();
     let Some(object) = body.as_object() else {
         return Err(ValidationErrors::single(
@@ -141,7 +199,7 @@ fn resource(name: &str, body: &Value, path: &FieldPath) -> Result<NamedSpec, Val
         arguments.insert(key.clone(), value);
     }
     let interpolated: Vec<&str> = unknown_fields.iter().map(|k| canonical_field(k)).collect();
-    match KmsKeySpec::from_json_value_at(&Value::Object(arguments), path) {
+    match KmsKeySpec::from_json_value_with(&Value::Object(arguments), path, duplicates) {
         Ok(spec) if errors.is_empty() => {
             return Ok(NamedSpec {
                 name: name.to_owned(),

@@ -26,11 +26,25 @@ pub const MAX_TAG_VALUE_CHARS: usize = 256;
 /// The prefix of tag keys that AWS reserves for itself.
 pub const RESERVED_TAG_PREFIX: &str = "aws:";
 
-/// Whether `c` may appear in a tag key or value: letters, digits, white space and `+ - = . _ : / @`
-/// (KMS `TagResource` API reference).
+/// Whether `c` may appear in a tag key or value. AWS's pattern (KMS API reference, `Tag`) is
+/// `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`: letters, separators, numbers and `_ . : / = + - @`.
+///
+/// The standard library has no Unicode general categories, so each class is matched as closely
+/// as it allows:
+/// - `\p{N}` (Nd, Nl, No) exactly: [`char::is_numeric`] is those three categories, so non-ASCII
+///   digits (`٣`, `४`), `½` and `Ⅻ` are numbers.
+/// - `\p{Z}` (Zs, Zl, Zp) exactly: the `White_Space` characters ([`char::is_whitespace`]) are
+///   `\p{Z}` plus U+0009..=U+000D and U+0085, all of them control characters; so space, no-break
+///   space, ideographic space and U+2028/U+2029 are allowed, tab, newline, carriage return,
+///   vertical tab, form feed and NEL are not.
+/// - `\p{L}` nearly: [`char::is_alphabetic`] (the `Alphabetic` property) is `\p{L}` plus `Nl`
+///   (numbers, allowed anyway) plus `Other_Alphabetic`, some combining marks such as Devanagari
+///   vowel signs (U+093E) and circled letters (U+24B6). Those few are accepted here although AWS
+///   refuses them; AWS then answers TagResource/CreateKey with a ValidationException.
 pub fn is_tag_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || c.is_whitespace()
+    c.is_alphabetic()
+        || c.is_numeric()
+        || (c.is_whitespace() && !c.is_control())
         || matches!(c, '+' | '-' | '=' | '.' | '_' | ':' | '/' | '@')
 }
 
@@ -153,7 +167,7 @@ impl Tags {
 pub const OWNERSHIP_TAG_KEY: &str = "kms-key:name";
 
 /// Checks a logical name: it is written as the value of the [`OWNERSHIP_TAG_KEY`] tag, so it must
-/// be a valid, non-empty tag value (1–256 letters, digits, white space and `+ - = . _ : / @`).
+/// be a valid, non-empty tag value (1–256 letters, numbers, spaces and `+ - = . _ : / @`).
 ///
 /// ```
 /// assert!(kms_key::spec::validate_name("orders-db").is_ok());
@@ -172,7 +186,7 @@ pub fn validate_name(name: &str) -> Result<(), crate::ValidationErrors> {
         ))
     } else {
         name.chars().find(|c| !is_tag_char(*c)).map(|c| {
-            format!("has the character {c:?}; it is stored as a tag value, which allows letters, digits, white space and + - = . _ : / @")
+            format!("has the character {c:?}; it is stored as a tag value, which allows letters, numbers, spaces and + - = . _ : / @")
         })
     };
     match problem {
@@ -182,5 +196,93 @@ pub fn validate_name(name: &str) -> Result<(), crate::ValidationErrors> {
             format!("logical name {name:?} {message}"),
         )),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_characters_follow_the_aws_pattern() {
+        for (c, allowed, what) in [
+            // \p{L}: letters of several scripts.
+            ('a', true, "Latin"),
+            ('Z', true, "Latin capital"),
+            ('é', true, "Latin with accent"),
+            ('ß', true, "Latin sharp s"),
+            ('Ж', true, "Cyrillic"),
+            ('Ω', true, "Greek"),
+            ('א', true, "Hebrew"),
+            ('ع', true, "Arabic"),
+            ('字', true, "Han"),
+            ('あ', true, "Hiragana"),
+            ('カ', true, "Katakana"),
+            ('한', true, "Hangul"),
+            ('ǅ', true, "titlecase letter (Lt)"),
+            ('ʰ', true, "modifier letter (Lm)"),
+            // \p{N}: digits and other numbers, ASCII or not.
+            ('0', true, "ASCII digit"),
+            ('9', true, "ASCII digit"),
+            ('٣', true, "Arabic-Indic digit (Nd)"),
+            ('४', true, "Devanagari digit (Nd)"),
+            ('３', true, "fullwidth digit (Nd)"),
+            ('Ⅻ', true, "Roman numeral (Nl)"),
+            ('½', true, "vulgar fraction (No)"),
+            ('²', true, "superscript two (No)"),
+            // \p{Z}: separators.
+            (' ', true, "space"),
+            ('\u{A0}', true, "no-break space"),
+            ('\u{2003}', true, "em space"),
+            ('\u{202F}', true, "narrow no-break space"),
+            ('\u{3000}', true, "ideographic space"),
+            ('\u{2028}', true, "line separator (Zl)"),
+            ('\u{2029}', true, "paragraph separator (Zp)"),
+            // White space that is not \p{Z}: control characters.
+            ('\t', false, "tab"),
+            ('\n', false, "newline"),
+            ('\r', false, "carriage return"),
+            ('\u{B}', false, "vertical tab"),
+            ('\u{C}', false, "form feed"),
+            ('\u{85}', false, "next line (NEL)"),
+            // Not white space at all.
+            ('\u{200B}', false, "zero width space (Cf)"),
+            ('\u{FEFF}', false, "byte order mark (Cf)"),
+            ('\u{0}', false, "NUL"),
+            // The listed punctuation, and no other.
+            ('_', true, "underscore"),
+            ('.', true, "full stop"),
+            (':', true, "colon"),
+            ('/', true, "slash"),
+            ('=', true, "equals"),
+            ('+', true, "plus"),
+            ('-', true, "hyphen-minus"),
+            ('@', true, "at"),
+            (',', false, "comma"),
+            ('*', false, "asterisk"),
+            ('#', false, "number sign"),
+            ('"', false, "quotation mark"),
+            ('\\', false, "backslash"),
+            ('€', false, "currency symbol (Sc)"),
+            ('😀', false, "emoji (So)"),
+            (
+                '\u{0301}',
+                false,
+                "combining acute accent (Mn, not Alphabetic)",
+            ),
+            // The known gap: Other_Alphabetic is Alphabetic but not \p{L}. AWS refuses these.
+            (
+                '\u{093E}',
+                true,
+                "Devanagari vowel sign AA (Mc): accepted here, refused by AWS",
+            ),
+            (
+                'Ⓐ',
+                true,
+                "circled letter (So): accepted here, refused by AWS",
+            ),
+        ] {
+            assert_eq!(is_tag_char(c), allowed, "{what} {c:?}");
+        }
     }
 }

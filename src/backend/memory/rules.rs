@@ -68,6 +68,16 @@ impl Failure {
         )
     }
 
+    /// AWS's answer to a statement without a principal, or with `{}` or `{"AWS": []}` (quoted
+    /// in public reports of CreateKey failures: terraform-aws-modules/terraform-aws-eks#2163,
+    /// aws-samples/data-mesh-datazone-cdk-cloudformation#17).
+    pub(super) fn no_principal() -> Self {
+        Self::new(
+            ErrorKind::MalformedPolicy,
+            "Policy contains a statement with no principal.",
+        )
+    }
+
     pub(super) fn invalid_principals() -> Self {
         Self::new(
             ErrorKind::InvalidPrincipals,

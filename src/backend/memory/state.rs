@@ -375,9 +375,17 @@ impl State {
         // AWS answers malformed JSON with an empty message.
         let value: Value =
             serde_json::from_str(text).map_err(|_| Failure::new(ErrorKind::MalformedPolicy, ""))?;
+        // A principal that can never exist (`deployer`, a short account id, a missing colon)
+        // is refused here as MalformedPolicy with this crate's message, never as
+        // InvalidPrincipals: real AWS may well answer it with the same "invalid principals"
+        // message as a principal IAM has not propagated yet, but no recorded answer shows it,
+        // and InvalidPrincipals is what the reconciler retries.
         let policy = KeyPolicy::parse(text).map_err(|errors| {
-            if errors.codes().contains(&ErrorCode::PolicyJsonSyntax) {
+            let codes = errors.codes();
+            if codes.contains(&ErrorCode::PolicyJsonSyntax) {
                 Failure::new(ErrorKind::MalformedPolicy, "")
+            } else if codes.contains(&ErrorCode::PolicyPrincipalMissing) {
+                Failure::no_principal()
             } else {
                 let messages: Vec<&str> = errors.errors().iter().map(|e| e.message()).collect();
                 Failure::new(ErrorKind::MalformedPolicy, messages.join("; "))
