@@ -4,15 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "==> installing the test peer (moto[server]==5.2.5)"
-python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-# pyenv installs console scripts behind shims that need a rehash to appear on PATH.
-if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
-if ! command -v moto_server >/dev/null 2>&1; then
-  bindir=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
-  export PATH="$bindir:$PATH"
+echo "==> installing the test peer (moto[server]==5.2.5) into target/test-peer"
+# A project-local virtual environment: works where the system Python refuses global installs
+# (PEP 668) and never touches the user's packages. The tests find it through MOTO_SERVER.
+venv=target/test-peer
+if [ ! -x "$venv/bin/moto_server" ] || ! "$venv/bin/python" -m pip show moto 2>/dev/null | grep -q '^Version: 5.2.5$'; then
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv"; then
+    echo "python3 -m venv failed: install Python's venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2
+    exit 1
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 fi
-moto_server --version >/dev/null 2>&1 || { echo "moto_server is not runnable after install" >&2; exit 1; }
+export MOTO_SERVER="$PWD/$venv/bin/moto_server"
+export PATH="$PWD/$venv/bin:$PATH"
+"$MOTO_SERVER" --help >/dev/null 2>&1 || { echo "moto_server is not runnable after install" >&2; exit 1; }
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
