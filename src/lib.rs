@@ -12,7 +12,9 @@ pub mod spec;
 pub mod validation;
 
 pub use plan::{Change, Plan, PlanError};
-pub use reconcile::{Outcome, ReconcileError, ReconcileOptions, Reconciler, Target};
+pub use reconcile::{
+    NameIndex, Outcome, ReconcileError, ReconcileOptions, Reconciler, ResolvedName, Target,
+};
 pub use retry::{Budget, RetryPolicy};
 pub use spec::{KeySpec, KeyState, KeyUsage, KmsKeySpec, KmsKeySpecBuilder, Origin};
 pub use validation::{
