@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod fleet;
 pub mod observed;
 pub mod plan;
 pub mod policy;
@@ -11,6 +12,7 @@ pub mod retry;
 pub mod spec;
 pub mod validation;
 
+pub use fleet::{Fleet, FleetEntry, FleetError, FleetEvent, FleetReport};
 pub use plan::{Change, Plan, PlanError};
 pub use reconcile::{
     NameIndex, Outcome, ReconcileError, ReconcileOptions, Reconciler, ResolvedName, Target,

@@ -13,8 +13,8 @@
 //! For many named keys, scan once: [`Reconciler::index_names`] reads every key's tags one time
 //! and answers a [`NameIndex`]; [`Reconciler::reconcile_resolved`] then reconciles one name
 //! against the keys the index found for it ([`NameIndex::resolve`]), with no further look-up —
-//! one `DescribeKey` per key carrying the name, as above. N named keys then cost one scan, not
-//! N. The ownership tag is
+//! one `DescribeKey` per key carrying the name, as above. This is what
+//! [`Fleet`](crate::fleet::Fleet) does: N named keys cost one scan, not N. The ownership tag is
 //! still written inside `CreateKey`, and two live keys carrying one name are still an
 //! [`AmbiguousName`](ReconcileError::AmbiguousName) error for that name. A key created under
 //! the name by someone else after the scan is not seen: scan again for each run.

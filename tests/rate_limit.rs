@@ -173,3 +173,65 @@ async fn clones_of_the_limiter_share_one_budget() {
     assert_eq!(fast.quotas().per_second(Operation::CreateKey), Some(50));
     assert_eq!(fast.inner().key_count(), 2);
 }
+
+mod fleet {
+    use super::*;
+    use kms_key::fleet::{Fleet, FleetEntry};
+    use kms_key::{KmsKeySpec, Reconciler, RetryPolicy};
+
+    fn entries(n: usize) -> Vec<FleetEntry> {
+        (0..n)
+            .map(|i| {
+                FleetEntry::named(
+                    format!("k{i}"),
+                    KmsKeySpec::builder().description("d").build().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_fleet_creates_at_the_quota_without_a_throttle() {
+        const N: usize = 50;
+        let kms = enforcing();
+        let fleet = Fleet::rate_limited(kms.clone()).concurrency(16);
+        let report = fleet.apply(entries(N), |_| {}).await.unwrap();
+        assert_eq!(report.succeeded(), N);
+        assert_eq!(throttled(&kms), 0);
+        assert!(
+            report
+                .results
+                .iter()
+                .all(|r| r.result.as_ref().unwrap().api_calls.len() == 1)
+        );
+        // ListKeys answers at 20 ms; CreateKey calls leave from then on every 200 ms; the last
+        // answers 20 ms after it leaves: 20 + 49 × 200 + 20 ms.
+        assert_eq!(report.elapsed, Duration::from_millis(20 + 49 * 200 + 20));
+        let bound = Duration::from_secs_f64(N as f64 / 5.0);
+        assert!(
+            report.elapsed.abs_diff(bound) <= bound / 10,
+            "{:?}",
+            report.elapsed
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_the_limiter_a_fleet_is_throttled() {
+        const N: usize = 50;
+        let kms = enforcing();
+        let fleet = Fleet::new(
+            Reconciler::new(Arc::new(kms.clone())).with_retry_policy(RetryPolicy::never()),
+        )
+        .concurrency(16);
+        let report = fleet.apply(entries(N), |_| {}).await.unwrap();
+        // 16 creates arrive at 20 ms: 5 fit the second. The next 34 arrive within the same
+        // second and are all refused.
+        assert_eq!((report.succeeded(), report.failed()), (5, 45));
+        assert!(
+            report
+                .failures()
+                .all(|(_, e)| e.backend_kind() == Some(ErrorKind::Throttled))
+        );
+        assert_eq!(throttled(&kms), 45);
+    }
+}

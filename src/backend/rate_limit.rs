@@ -5,8 +5,8 @@
 //! PutKeyPolicy 15/s, DescribeKey 2000/s, ...: [`Operation::default_quota_per_second`]).
 //! Every task that shares one `RateLimited` (directly, or through an
 //! `Arc<dyn KmsBackend>` holding it) shares its budget, so wrap a backend once and hand the
-//! wrapper to every [`Reconciler`](crate::Reconciler) that talks to the same account and
-//! Region.
+//! wrapper to every [`Reconciler`](crate::Reconciler) and [`Fleet`](crate::fleet::Fleet) that
+//! talks to the same account and Region.
 //!
 //! ```
 //! use std::sync::Arc;
