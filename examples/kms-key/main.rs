@@ -2,15 +2,20 @@
 //!
 //! ```text
 //! cargo run --example kms-key -- validate FILE [--json]
-//! cargo run --example kms-key -- plan FILE [--key-id ID | --name NAME] [--restore] [--json]
-//! cargo run --example kms-key -- apply FILE [--key-id ID | --name NAME] [--restore] [--json]
+//! cargo run --example kms-key -- plan FILE [--key-id ID | --name NAME] [--restore] [--concurrency N] [--json]
+//! cargo run --example kms-key -- apply FILE [--key-id ID | --name NAME] [--restore] [--concurrency N] [--json]
 //! cargo run --example kms-key -- import KEY_ID [--json]
 //! cargo run --example kms-key -- destroy (--key-id ID | --name NAME) [--window DAYS]
 //! ```
 //!
 //! The backend is the in-memory KMS persisted in `.kms-key/state.json` (`--state PATH`), or
 //! AWS KMS with `--aws` or `--endpoint-url URL` (also `AWS_ENDPOINT_URL`), using the standard
-//! region and credential chain.
+//! region and credential chain. Every call goes through a rate limiter at KMS's published
+//! request quotas (CreateKey 5/s, ...), whichever the backend.
+//!
+//! `plan` and `apply` work on every key of the file at once (`--concurrency`, default 16): the
+//! logical names are resolved by one scan of the account, each key gets its own result, and
+//! progress is printed on stderr as keys finish.
 //!
 //! Exit status: 0 done, 1 invalid input or refused plan, 2 backend failure.
 
@@ -24,6 +29,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use kms_key::backend::KmsBackend;
 use kms_key::backend::memory::InMemoryBackend;
+use kms_key::backend::rate_limit::RateLimited;
+use kms_key::fleet::{Fleet, FleetEntry};
 use kms_key::spec::DeletionWindow;
 use kms_key::{ReconcileOptions, Reconciler, Target};
 
@@ -70,6 +77,9 @@ enum Command {
         /// Plan restoring a key that is pending deletion instead of refusing.
         #[arg(long)]
         restore: bool,
+        /// Keys worked on at once.
+        #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
+        concurrency: usize,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
@@ -83,6 +93,9 @@ enum Command {
         /// Restore a key that is pending deletion (CancelKeyDeletion) instead of refusing.
         #[arg(long)]
         restore: bool,
+        /// Keys worked on at once.
+        #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
+        concurrency: usize,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
@@ -141,7 +154,7 @@ impl Backend {
         let memory = InMemoryBackend::load_or_new(&cli.state).map_err(|e| e.to_string())?;
         let memory = Arc::new(memory);
         Ok(Self {
-            dyn_backend: memory.clone(),
+            dyn_backend: Arc::new(RateLimited::kms_defaults(memory.clone())),
             memory: Some((memory, cli.state.clone())),
         })
     }
@@ -167,7 +180,7 @@ async fn open_aws(endpoint: Option<&str>) -> Result<Backend, String> {
         None => AwsBackend::from_env().await,
     };
     Ok(Backend {
-        dyn_backend: Arc::new(aws),
+        dyn_backend: Arc::new(RateLimited::kms_defaults(aws)),
         memory: None,
     })
 }
@@ -208,6 +221,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             file,
             target,
             restore,
+            concurrency,
             json,
         } => {
             let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
@@ -215,23 +229,19 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             check_key_id(&inputs, target)?;
             let backend = Backend::open(&cli).await?;
-            let reconciler = Reconciler::new(backend.dyn_backend.clone());
-            let mut out = output::Run::new("plan", *json);
-            let total = inputs.keys.len();
-            for (i, key) in inputs.keys.iter().enumerate() {
-                let t = target_for(target, &key.name);
-                out.progress(i + 1, total, &key.name);
-                let r = reconciler
-                    .plan_with(&key.spec, &t, &ReconcileOptions::restore(*restore))
-                    .await;
-                out.planned(&key.name, r);
-            }
-            Ok(out.finish())
+            let fleet = fleet(&backend, *restore, *concurrency);
+            let mut out = output::Run::new("plan", *json, names(&inputs));
+            let report = fleet
+                .plan(entries(&inputs, target), |e| out.on_plan(e))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(out.finish_plan(&report))
         }
         Command::Apply {
             file,
             target,
             restore,
+            concurrency,
             json,
         } => {
             let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
@@ -239,19 +249,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             check_key_id(&inputs, target)?;
             let backend = Backend::open(&cli).await?;
-            let reconciler = Reconciler::new(backend.dyn_backend.clone());
-            let mut out = output::Run::new("apply", *json);
-            let total = inputs.keys.len();
-            for (i, key) in inputs.keys.iter().enumerate() {
-                let t = target_for(target, &key.name);
-                out.progress(i + 1, total, &key.name);
-                let r = reconciler
-                    .reconcile_with(&key.spec, &t, &ReconcileOptions::restore(*restore))
-                    .await;
-                out.applied(&key.name, r);
-                backend.save()?;
-            }
-            Ok(out.finish())
+            let fleet = fleet(&backend, *restore, *concurrency);
+            let mut out = output::Run::new("apply", *json, names(&inputs));
+            let report = fleet
+                .apply(entries(&inputs, target), |e| out.on_apply(e))
+                .await;
+            // Saved whatever happened: partial changes are real changes.
+            backend.save()?;
+            let report = report.map_err(|e| e.to_string())?;
+            Ok(out.finish_apply(&report))
         }
         Command::Import { key_id, json } => {
             let backend = Backend::open(&cli).await?;
@@ -338,6 +344,25 @@ fn check_key_id(inputs: &Inputs, target: &TargetArgs) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+fn fleet(backend: &Backend, restore: bool, concurrency: usize) -> Fleet {
+    // The backend is already rate limited (see Backend::open).
+    Fleet::new(Reconciler::new(backend.dyn_backend.clone()))
+        .concurrency(concurrency)
+        .options(ReconcileOptions::restore(restore))
+}
+
+fn names(inputs: &Inputs) -> Vec<String> {
+    inputs.keys.iter().map(|k| k.name.clone()).collect()
+}
+
+fn entries(inputs: &Inputs, target: &TargetArgs) -> Vec<FleetEntry> {
+    inputs
+        .keys
+        .iter()
+        .map(|k| FleetEntry::new(target_for(target, &k.name), k.spec.clone()))
+        .collect()
 }
 
 fn target_for(args: &TargetArgs, name: &str) -> Target {

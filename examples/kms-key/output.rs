@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use kms_key::fleet::{FleetEvent, FleetReport};
 use kms_key::reconcile::Planned;
 use kms_key::spec::terraform::NamedSpec;
 use kms_key::{KmsKeySpec, Outcome, ReconcileError, ValidationErrors, Warning};
@@ -100,31 +101,42 @@ fn warning_json(name: &str, w: &Warning) -> Value {
     json!({"name": name, "field": w.field(), "code": w.code(), "message": w.message()})
 }
 
-/// Collects per-key results of a plan or apply run.
+/// Reports a fleet plan or apply run: progress and per-key lines on the terminal as keys
+/// finish, or one JSON document (keys in file order) at the end.
 pub struct Run {
     verb: &'static str,
     json: bool,
-    keys: Vec<Value>,
+    names: Vec<String>,
     worst: u8,
-    total: usize,
 }
 
 impl Run {
-    pub fn new(verb: &'static str, json: bool) -> Self {
+    pub fn new(verb: &'static str, json: bool, names: Vec<String>) -> Self {
         Self {
             verb,
             json,
-            keys: Vec::new(),
+            names,
             worst: 0,
-            total: 0,
         }
     }
 
+    fn total(&self) -> usize {
+        self.names.len()
+    }
+
     /// Progress for files with many keys, on stderr so stdout stays clean.
-    pub fn progress(&mut self, i: usize, total: usize, name: &str) {
-        self.total = total;
-        if total > 1 && !self.json {
-            eprintln!("[{i}/{total}] {} {name}", self.verb);
+    fn progress(&self, done: usize, name: &str) {
+        if self.total() > 1 && !self.json {
+            eprintln!("[{done}/{}] {} {name}", self.total(), self.verb);
+        }
+    }
+
+    fn indexed(&self, keys_scanned: usize, api_calls: usize) {
+        if self.total() > 1 && !self.json {
+            eprintln!(
+                "resolved {} names: scanned {keys_scanned} keys in {api_calls} calls",
+                self.total()
+            );
         }
     }
 
@@ -133,82 +145,147 @@ impl Run {
         if !self.json {
             eprintln!("error: {name}: {e}");
         }
-        self.keys
-            .push(json!({"name": name, "error": error_json(e)}));
     }
 
-    pub fn planned(&mut self, name: &str, r: Result<Planned, ReconcileError>) {
-        match r {
-            Ok(p) => {
-                if !self.json {
-                    print!("{}", p.plan);
+    /// One plan-run event.
+    pub fn on_plan(&mut self, event: FleetEvent<'_, Planned>) {
+        match event {
+            FleetEvent::Indexed {
+                keys_scanned,
+                api_calls,
+            } => self.indexed(keys_scanned, api_calls),
+            FleetEvent::Finished {
+                index,
+                result,
+                done,
+                ..
+            } => {
+                let name = self.names[index].clone();
+                self.progress(done, &name);
+                match result {
+                    Ok(p) if !self.json => print!("{}", p.plan),
+                    Ok(_) => {}
+                    Err(e) => self.fail(&name, e),
                 }
-                self.keys.push(json!({
-                    "name": name,
-                    "key_id": p.plan.key_id,
-                    "changes": p.plan.changes,
-                }));
             }
-            Err(e) => self.fail(name, &e),
+            _ => {}
         }
     }
 
-    pub fn applied(&mut self, name: &str, r: Result<Outcome, ReconcileError>) {
-        match r {
-            Ok(o) => {
-                if !self.json {
-                    let writes = o.writes().len();
-                    let reads = o.reads().len();
-                    if o.changes.is_empty() {
-                        println!(
-                            "  key \"{name}\" ({}): no changes ({reads} reads, 0 writes)",
-                            o.key_id
-                        );
-                    } else {
-                        let ops: Vec<&str> =
-                            o.changes.iter().map(|c| c.operation().as_str()).collect();
-                        println!(
-                            "  key \"{name}\" ({}): {} {} ({reads} reads, {writes} writes): {}",
-                            o.key_id,
-                            if o.created { "created" } else { "updated" },
-                            if o.changes.len() == 1 {
-                                "with 1 change".to_owned()
-                            } else {
-                                format!("with {} changes", o.changes.len())
-                            },
-                            ops.join(", ")
-                        );
-                    }
+    /// One apply-run event.
+    pub fn on_apply(&mut self, event: FleetEvent<'_, Outcome>) {
+        match event {
+            FleetEvent::Indexed {
+                keys_scanned,
+                api_calls,
+            } => self.indexed(keys_scanned, api_calls),
+            FleetEvent::Finished {
+                index,
+                result,
+                done,
+                ..
+            } => {
+                let name = self.names[index].clone();
+                self.progress(done, &name);
+                match result {
+                    Ok(o) if !self.json => print_outcome(&name, o),
+                    Ok(_) => {}
+                    Err(e) => self.fail(&name, e),
                 }
-                self.keys.push(json!({
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish_plan(self, report: &FleetReport<Planned>) -> ExitCode {
+        let keys = report
+            .results
+            .iter()
+            .zip(&self.names)
+            .map(|(r, name)| match &r.result {
+                Ok(p) => json!({
+                    "name": name,
+                    "key_id": p.plan.key_id,
+                    "changes": p.plan.changes,
+                }),
+                Err(e) => json!({"name": name, "error": error_json(e)}),
+            })
+            .collect();
+        self.finish(
+            keys,
+            report.failed(),
+            report.api_call_count(),
+            report.elapsed,
+        )
+    }
+
+    pub fn finish_apply(self, report: &FleetReport<Outcome>) -> ExitCode {
+        let keys = report
+            .results
+            .iter()
+            .zip(&self.names)
+            .map(|(r, name)| match &r.result {
+                Ok(o) => json!({
                     "name": name,
                     "key_id": o.key_id,
                     "arn": o.arn,
                     "created": o.created,
                     "changes": o.changes,
                     "api_calls": o.api_calls,
-                }));
-            }
-            Err(e) => self.fail(name, &e),
-        }
+                }),
+                Err(e) => json!({"name": name, "error": error_json(e)}),
+            })
+            .collect();
+        self.finish(
+            keys,
+            report.failed(),
+            report.api_call_count(),
+            report.elapsed,
+        )
     }
 
-    pub fn finish(self) -> ExitCode {
+    fn finish(
+        self,
+        keys: Vec<Value>,
+        failed: usize,
+        calls: usize,
+        elapsed: std::time::Duration,
+    ) -> ExitCode {
         if self.json {
-            println!("{}", json!({ "keys": self.keys }));
-        } else if self.total > 1 {
-            let failed = self
-                .keys
-                .iter()
-                .filter(|k| k.get("error").is_some())
-                .count();
+            println!("{}", json!({ "keys": keys }));
+        } else if self.total() > 1 {
             eprintln!(
-                "{} keys: {} ok, {failed} failed",
-                self.total,
-                self.total - failed
+                "{} keys: {} ok, {failed} failed ({calls} API calls, {:.2} s)",
+                self.total(),
+                self.total() - failed,
+                elapsed.as_secs_f64()
             );
         }
         ExitCode::from(self.worst)
+    }
+}
+
+fn print_outcome(name: &str, o: &Outcome) {
+    let writes = o.writes().len();
+    let reads = o.reads().len();
+    if o.changes.is_empty() {
+        println!(
+            "  key \"{name}\" ({}): no changes ({reads} reads, 0 writes)",
+            o.key_id
+        );
+    } else {
+        let ops: Vec<&str> = o.changes.iter().map(|c| c.operation().as_str()).collect();
+        println!(
+            "  key \"{name}\" ({}): {} {} ({reads} reads, {writes} writes): {}",
+            o.key_id,
+            if o.created { "created" } else { "updated" },
+            if o.changes.len() == 1 {
+                "with 1 change".to_owned()
+            } else {
+                format!("with {} changes", o.changes.len())
+            },
+            ops.join(", ")
+        );
     }
 }
 
