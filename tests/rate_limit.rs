@@ -53,8 +53,9 @@ async fn limited_creates_are_never_throttled_and_take_the_quota_bound() {
     assert_eq!(throttled(&kms), 0);
     assert_eq!(kms.count(Operation::CreateKey), N);
     assert_eq!(kms.key_count(), N);
-    // One CreateKey every 200 ms: the last leaves at 49 × 200 ms and answers 20 ms later.
-    assert_eq!(elapsed, Duration::from_millis(49 * 200 + 20));
+    // One CreateKey every 210 ms (200 ms + 5 % headroom): the last leaves at 49 × 210 ms and
+    // answers 20 ms later.
+    assert_eq!(elapsed, Duration::from_millis(49 * 210 + 20));
     let bound = Duration::from_secs_f64(N as f64 / 5.0);
     assert!(
         elapsed.abs_diff(bound) <= bound / 10,
@@ -123,7 +124,8 @@ async fn quotas_are_per_operation_and_can_be_switched_on_later() {
         .unwrap()
         .key_id;
     kms.set_enforced_quotas(Some(Quotas::kms_defaults()));
-    let limited = Arc::new(RateLimited::kms_defaults(kms.clone()));
+    // Without headroom here, so the spacing is exactly the quota's.
+    let limited = Arc::new(RateLimited::kms_defaults(kms.clone()).with_headroom_percent(0));
     // TagResource (10/s) and UntagResource (5/s) at once: each is spaced on its own quota.
     let t0 = Instant::now();
     let mut tasks = JoinSet::new();
@@ -163,7 +165,7 @@ async fn clones_of_the_limiter_share_one_budget() {
     );
     x.unwrap();
     y.unwrap();
-    assert_eq!(t0.elapsed(), Duration::from_millis(200 + 20));
+    assert_eq!(t0.elapsed(), Duration::from_millis(210 + 20));
     assert_eq!(throttled(&kms), 0);
     // Raised quotas are kept as configured.
     let fast = RateLimited::new(
@@ -204,9 +206,9 @@ mod fleet {
                 .iter()
                 .all(|r| r.result.as_ref().unwrap().api_calls.len() == 1)
         );
-        // ListKeys answers at 20 ms; CreateKey calls leave from then on every 200 ms; the last
-        // answers 20 ms after it leaves: 20 + 49 × 200 + 20 ms.
-        assert_eq!(report.elapsed, Duration::from_millis(20 + 49 * 200 + 20));
+        // ListKeys answers at 20 ms; CreateKey calls leave from then on every 210 ms; the last
+        // answers 20 ms after it leaves: 20 + 49 × 210 + 20 ms.
+        assert_eq!(report.elapsed, Duration::from_millis(20 + 49 * 210 + 20));
         let bound = Duration::from_secs_f64(N as f64 / 5.0);
         assert!(
             report.elapsed.abs_diff(bound) <= bound / 10,
