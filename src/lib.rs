@@ -40,6 +40,7 @@
 struct ReadmeDoctests;
 
 pub mod backend;
+pub mod fleet;
 pub mod observed;
 pub mod plan;
 pub mod policy;
@@ -48,8 +49,11 @@ pub mod retry;
 pub mod spec;
 pub mod validation;
 
+pub use fleet::{Fleet, FleetEntry, FleetError, FleetEvent, FleetReport};
 pub use plan::{Change, Plan, PlanError};
-pub use reconcile::{Outcome, ReconcileError, ReconcileOptions, Reconciler, Target};
+pub use reconcile::{
+    NameIndex, Outcome, ReconcileError, ReconcileOptions, Reconciler, ResolvedName, Target,
+};
 pub use retry::{Budget, RetryPolicy};
 pub use spec::{KeySpec, KeyState, KeyUsage, KmsKeySpec, KmsKeySpecBuilder, Origin};
 pub use validation::{

@@ -10,6 +10,15 @@
 //! `DescribeKey` per key that carries the name. Pass a key id when you know it: that skips the
 //! look-up entirely.
 //!
+//! For many named keys, scan once: [`Reconciler::index_names`] reads every key's tags one time
+//! and answers a [`NameIndex`]; [`Reconciler::reconcile_resolved`] then reconciles one name
+//! against the keys the index found for it ([`NameIndex::resolve`]), with no further look-up —
+//! one `DescribeKey` per key carrying the name, as above. This is what
+//! [`Fleet`](crate::fleet::Fleet) does: N named keys cost one scan, not N. The ownership tag is
+//! still written inside `CreateKey`, and two live keys carrying one name are still an
+//! [`AmbiguousName`](ReconcileError::AmbiguousName) error for that name. A key created under
+//! the name by someone else after the scan is not seen: scan again for each run.
+//!
 //! # Retries
 //! Every call goes through one bounded retry loop ([`RetryPolicy`]); which errors it retries
 //! depends on the situation, never on the error alone:
@@ -24,7 +33,7 @@
 //! Lockout, validation and access-denied errors are never retried. There is no sleeping or
 //! polling after a successful write: the write's answer is the new state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -147,7 +156,8 @@ pub struct ApiCall {
 }
 
 fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1000.0)
+    // Microsecond precision: finer digits are noise.
+    s.serialize_f64((d.as_secs_f64() * 1_000_000.0).round() / 1000.0)
 }
 
 /// What a plan against a live key found: the observation and the plan, ready to apply.
@@ -164,8 +174,115 @@ pub struct Planned {
     pub plan: Plan,
     /// The read calls made to observe.
     pub api_calls: Vec<ApiCall>,
-    /// Made by `reconcile` right before its own apply: nothing can have changed in between.
-    fresh: bool,
+    /// Made right before its own apply (by `reconcile`, or a fleet that just planned): no
+    /// stale-create check is needed.
+    pub(crate) fresh: bool,
+}
+
+/// A key carrying a logical name in its ownership tag, with every tag it had when it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NamedKey {
+    /// The key id.
+    pub key_id: String,
+    /// All of its tags, the ownership tag and `aws:` tags included.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl NamedKey {
+    /// A key and its tags.
+    pub fn new(key_id: impl Into<String>, tags: BTreeMap<String, String>) -> Self {
+        Self {
+            key_id: key_id.into(),
+            tags,
+        }
+    }
+}
+
+/// A logical name and the keys known to carry it: what [`Reconciler::reconcile_resolved`] works
+/// from instead of looking the name up.
+///
+/// Made by [`NameIndex::resolve`], by [`ResolvedName::absent`] for a name known to be on no key,
+/// or by [`ResolvedName::new`] from an index a caller keeps itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedName {
+    name: String,
+    keys: Vec<NamedKey>,
+    /// Keys whose tags the scan could not read: one of them may carry the name.
+    unreadable: Vec<(String, ErrorKind)>,
+}
+
+impl ResolvedName {
+    /// `name`, carried by `keys` (keys pending deletion included: the reconcile reads each
+    /// key's state).
+    pub fn new(name: impl Into<String>, keys: Vec<NamedKey>) -> Self {
+        Self {
+            name: name.into(),
+            keys,
+            unreadable: Vec::new(),
+        }
+    }
+
+    /// `name`, carried by no key: reconciling creates the key (after no look-up at all).
+    pub fn absent(name: impl Into<String>) -> Self {
+        Self::new(name, Vec::new())
+    }
+
+    /// The logical name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The keys carrying it, in the order they were found.
+    pub fn keys(&self) -> &[NamedKey] {
+        &self.keys
+    }
+}
+
+/// Which keys carry which logical name, from one scan of the account and Region
+/// ([`Reconciler::index_names`]).
+#[derive(Debug, Clone, Default)]
+pub struct NameIndex {
+    by_name: HashMap<String, Vec<NamedKey>>,
+    keys_scanned: usize,
+    /// Keys whose tags could not be read (after retries), with the error kind.
+    unreadable: Vec<(String, ErrorKind)>,
+    api_calls: Vec<ApiCall>,
+}
+
+impl NameIndex {
+    /// The keys that carried `name` ([`ResolvedName::absent`] when none did).
+    pub fn resolve(&self, name: &str) -> ResolvedName {
+        let mut resolved =
+            ResolvedName::new(name, self.by_name.get(name).cloned().unwrap_or_default());
+        // Only a name no readable key carries can be on an unreadable one.
+        if resolved.keys.is_empty() {
+            resolved.unreadable = self.unreadable.clone();
+        }
+        resolved
+    }
+
+    /// The keys whose tags could not be read (`AccessDenied`, or `NotFound` after the
+    /// consistency retries): a name found on no other key cannot be created while any are
+    /// left, because one of them may carry it.
+    pub fn unreadable(&self) -> &[(String, ErrorKind)] {
+        &self.unreadable
+    }
+
+    /// How many keys the scan listed (keys whose tags could not be read included).
+    pub fn keys_scanned(&self) -> usize {
+        self.keys_scanned
+    }
+
+    /// How many distinct logical names were found.
+    pub fn name_count(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// The calls the scan made (ListKeys, ListResourceTags), attempts included, in key order.
+    pub fn api_calls(&self) -> &[ApiCall] {
+        &self.api_calls
+    }
 }
 
 /// The result of a successful apply.
@@ -510,6 +627,261 @@ impl Reconciler {
         })
     }
 
+    /// Scans the account once and indexes its keys by logical name: `ListKeys` (one call per
+    /// 100 keys, AWS's default page) and `ListResourceTags` for every key listed, with up to
+    /// `concurrency` (at least 1) tag reads in flight at once. Keys whose tags this caller may
+    /// not read (other teams', AWS managed) are skipped, as in a look-up by name.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use kms_key::backend::memory::InMemoryBackend;
+    /// use kms_key::{KmsKeySpec, ReconcileOptions, Reconciler, Target};
+    ///
+    /// let r = Reconciler::new(Arc::new(InMemoryBackend::new()));
+    /// let spec = KmsKeySpec::builder().description("logs").build()?;
+    /// let created = r.reconcile(&spec, &Target::name("logs")).await?;
+    ///
+    /// let index = r.index_names(8).await?;
+    /// let logs = index.resolve("logs");
+    /// assert_eq!(logs.keys()[0].key_id, created.key_id);
+    /// let again = r.reconcile_resolved(&spec, &logs, &ReconcileOptions::default()).await?;
+    /// assert!(again.writes().is_empty());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ReconcileError::Backend`] when a `ListKeys` or `ListResourceTags` call fails after its
+    /// retries (with the calls made so far).
+    pub async fn index_names(&self, concurrency: usize) -> Result<NameIndex, ReconcileError> {
+        let span = tracing::info_span!("index_names");
+        async {
+            let mut index = NameIndex::default();
+            match self.scan_into(&mut index, concurrency.max(1)).await {
+                Ok(()) => {
+                    tracing::info!(
+                        keys_scanned = index.keys_scanned,
+                        names = index.by_name.len(),
+                        calls = index.api_calls.len(),
+                        "name index built"
+                    );
+                    Ok(index)
+                }
+                Err(e) => Err(e.with_calls(index.api_calls)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn scan_into(
+        &self,
+        index: &mut NameIndex,
+        concurrency: usize,
+    ) -> Result<(), ReconcileError> {
+        let mut marker: Option<String> = None;
+        loop {
+            let mut ctx = Ctx::default();
+            let m = marker.clone();
+            let backend = &self.backend;
+            let page = self
+                .call(&mut ctx, Operation::ListKeys, None, RetryOn::READ, || {
+                    backend.list_keys(m.as_deref())
+                })
+                .await;
+            index.api_calls.append(&mut ctx.calls);
+            let page = page.map_err(|e| backend_error(Operation::ListKeys, None, e))?;
+            index.keys_scanned += page.keys.len();
+            let ids: Vec<String> = page.keys.into_iter().map(|k| k.key_id).collect();
+            let reads = match self.tags_of(ids, concurrency).await {
+                Ok(reads) => reads,
+                Err(mut e) => {
+                    if let ReconcileError::Backend { api_calls, .. } = &mut e {
+                        index.api_calls.append(api_calls);
+                    }
+                    return Err(e);
+                }
+            };
+            for (key_id, tags, mut calls) in reads {
+                index.api_calls.append(&mut calls);
+                let tags = match tags {
+                    Ok(t) => t,
+                    Err(kind) => {
+                        index.unreadable.push((key_id, kind));
+                        continue;
+                    }
+                };
+                if let Some(name) = tags.get(OWNERSHIP_TAG_KEY).cloned() {
+                    index
+                        .by_name
+                        .entry(name)
+                        .or_default()
+                        .push(NamedKey::new(key_id, tags));
+                }
+            }
+            match page.next_marker {
+                Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The tags of `key_ids`, read with up to `concurrency` calls in flight, answered in the
+    /// order of `key_ids` with each key's calls; `None` for keys this caller may not read.
+    async fn tags_of(
+        &self,
+        key_ids: Vec<String>,
+        concurrency: usize,
+    ) -> Result<Vec<TagsRead>, ReconcileError> {
+        let mut out: Vec<Option<TagsRead>> = (0..key_ids.len()).map(|_| None).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut pending = key_ids.into_iter().enumerate();
+        loop {
+            while tasks.len() < concurrency {
+                let Some((i, key_id)) = pending.next() else {
+                    break;
+                };
+                let r = self.clone();
+                tasks.spawn(
+                    async move {
+                        let mut ctx = Ctx::default();
+                        // ListKeys just listed it: NotFound is eventual consistency, retried.
+                        let on = RetryOn {
+                            not_found: true,
+                            ..RetryOn::READ
+                        };
+                        let tags = r.list_tags_with(&mut ctx, &key_id, on).await;
+                        (i, key_id, tags, ctx.calls)
+                    }
+                    .in_current_span(),
+                );
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let (i, key_id, tags, calls) = joined.unwrap_or_else(|e| join_failed(e));
+            let tags = match tags {
+                Ok(t) => Ok(t),
+                // Recorded, not skipped: such a key may carry a name we look for.
+                Err(e) if matches!(e.kind(), ErrorKind::AccessDenied | ErrorKind::NotFound) => {
+                    Err(e.kind())
+                }
+                Err(e) => {
+                    // Dropping the set aborts the reads still in flight. The error carries the
+                    // calls of the reads that finished, in key order, then the failed one's.
+                    let mut api_calls: Vec<ApiCall> =
+                        out.into_iter().flatten().flat_map(|(_, _, c)| c).collect();
+                    api_calls.extend(calls);
+                    return Err(ReconcileError::Backend {
+                        operation: Operation::ListResourceTags,
+                        key_id: Some(key_id),
+                        applied: Vec::new(),
+                        api_calls,
+                        source: Box::new(e),
+                    });
+                }
+            };
+            out[i] = Some((key_id, tags, calls));
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// [`reconcile_with`](Self::reconcile_with) for a logical name already resolved (by
+    /// [`index_names`](Self::index_names), or known to be absent): no look-up is made.
+    ///
+    /// Each key the resolution lists is described (`DescribeKey`); keys gone since are skipped,
+    /// keys pending deletion count only when restoring and no live key carries the name. None
+    /// left: the key is created, its ownership tag inside `CreateKey`. More than one live key:
+    /// [`ReconcileError::AmbiguousName`], nothing written. Tags come from the resolution
+    /// (not read again).
+    ///
+    /// # Errors
+    /// As [`reconcile`](Self::reconcile).
+    pub async fn reconcile_resolved(
+        &self,
+        spec: &KmsKeySpec,
+        resolved: &ResolvedName,
+        options: &ReconcileOptions,
+    ) -> Result<Outcome, ReconcileError> {
+        let span = tracing::info_span!("reconcile", target = %Target::Name(resolved.name.clone()), resolved = resolved.keys.len());
+        async {
+            let mut planned = self.plan_resolved(spec, resolved, options).await?;
+            // The resolution is the caller's look-up: no second one before a create.
+            planned.fresh = true;
+            self.apply(planned).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// [`plan_with`](Self::plan_with) for a logical name already resolved: as
+    /// [`reconcile_resolved`](Self::reconcile_resolved), without writing anything.
+    ///
+    /// # Errors
+    /// As [`plan`](Self::plan).
+    pub async fn plan_resolved(
+        &self,
+        spec: &KmsKeySpec,
+        resolved: &ResolvedName,
+        options: &ReconcileOptions,
+    ) -> Result<Planned, ReconcileError> {
+        crate::spec::validate_name(&resolved.name)?;
+        let mut ctx = Ctx::default();
+        let found = match self.pick_resolved(&mut ctx, resolved, options).await {
+            Ok(f) => f,
+            Err(e) => return Err(e.with_calls(ctx.calls)),
+        };
+        let observed = match found {
+            Some((meta, tags)) => {
+                match self.observe_found(&mut ctx, spec, meta, Some(tags)).await {
+                    Ok(o) => Some(o),
+                    Err(e) => return Err(e.with_calls(ctx.calls)),
+                }
+            }
+            None => None,
+        };
+        let target = Target::Name(resolved.name.clone());
+        let plan = plan(
+            spec,
+            observed.as_ref(),
+            &plan_options(&target, options.restore),
+        )?;
+        Ok(Planned {
+            target,
+            spec: spec.clone(),
+            observed,
+            plan,
+            api_calls: ctx.calls,
+            fresh: false,
+        })
+    }
+
+    /// The one key of a resolution that is to be reconciled, with its tags (see
+    /// [`reconcile_resolved`](Self::reconcile_resolved)); the same rules as a look-up by name.
+    async fn pick_resolved(
+        &self,
+        ctx: &mut Ctx,
+        resolved: &ResolvedName,
+        options: &ReconcileOptions,
+    ) -> Result<Option<Found>, ReconcileError> {
+        let mut lookup = NameLookup {
+            unreadable: resolved.unreadable.clone(),
+            ..NameLookup::default()
+        };
+        for key in &resolved.keys {
+            let Some(meta) = self.describe(ctx, &key.key_id).await? else {
+                continue; // gone since the scan
+            };
+            if meta.key_state == KeyState::PendingDeletion {
+                lookup.pending.push((meta, key.tags.clone()));
+            } else {
+                lookup.active.push((meta, key.tags.clone()));
+            }
+        }
+        lookup.resolve(&resolved.name, options)
+    }
+
     /// Applies a plan made by [`plan`](Self::plan).
     ///
     /// A plan that creates a key by name is checked first: if a key with that name exists by
@@ -741,6 +1113,17 @@ impl Reconciler {
                 }
             }
         };
+        self.observe_found(ctx, spec, meta, tags).await.map(Some)
+    }
+
+    /// Reads the facets of a found key that `spec` manages (`tags`: already read, or not).
+    async fn observe_found(
+        &self,
+        ctx: &mut Ctx,
+        spec: &KmsKeySpec,
+        meta: KeyMetadata,
+        tags: Option<BTreeMap<String, String>>,
+    ) -> Result<ObservedKey, ReconcileError> {
         let mut live = ObservedKey::from_metadata(&meta);
         if spec.policy().is_some() {
             self.read_policy(ctx, &mut live).await?;
@@ -755,7 +1138,7 @@ impl Reconciler {
             None if spec.tags().is_some() => self.read_tags(ctx, &mut live).await?,
             None => {}
         }
-        Ok(Some(live))
+        Ok(live)
     }
 
     async fn describe(
@@ -1130,6 +1513,24 @@ impl ReconcileError {
     }
 }
 
+/// One key's tags as the scan read them, or why they could not be read.
+type TagsRead = (
+    String,
+    Result<BTreeMap<String, String>, ErrorKind>,
+    Vec<ApiCall>,
+);
+
+/// A key found by name, with its tags.
+type Found = (KeyMetadata, BTreeMap<String, String>);
+
+/// A spawned task that did not finish: its panic goes on in the caller.
+pub(crate) fn join_failed(e: tokio::task::JoinError) -> ! {
+    match e.try_into_panic() {
+        Ok(payload) => std::panic::resume_unwind(payload),
+        Err(e) => panic!("a reconcile task was cancelled: {e}"),
+    }
+}
+
 fn backend_error(
     operation: Operation,
     key_id: Option<&str>,
@@ -1195,9 +1596,6 @@ fn spec_of(live: &ObservedKey) -> Result<KmsKeySpec, String> {
     b.build()
         .map_err(|e| format!("the live key cannot be expressed as a valid spec: {e}"))
 }
-
-/// A key found by name, with its tags.
-type Found = (KeyMetadata, BTreeMap<String, String>);
 
 /// What a name look-up found.
 #[derive(Debug, Default)]
@@ -1294,5 +1692,208 @@ fn plan_options(target: &Target, restore: bool) -> PlanOptions {
             Target::KeyId(_) => None,
         },
         restore,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::CreateKeyRequest;
+    use crate::backend::memory::InMemoryBackend;
+    use Operation::*;
+
+    fn setup() -> (Arc<InMemoryBackend>, Reconciler) {
+        let backend = Arc::new(InMemoryBackend::builder().list_keys_page_size(2).build());
+        (backend.clone(), Reconciler::new(backend))
+    }
+
+    fn spec() -> KmsKeySpec {
+        KmsKeySpec::builder()
+            .description("d")
+            .build()
+            .expect("valid")
+    }
+
+    fn ops(calls: &[ApiCall]) -> Vec<Operation> {
+        calls.iter().map(|c| c.operation).collect()
+    }
+
+    #[tokio::test]
+    async fn index_reads_every_key_once_and_keeps_named_ones() {
+        let (backend, r) = setup();
+        let a = r.reconcile(&spec(), &Target::name("a")).await.unwrap();
+        let b = r.reconcile(&spec(), &Target::name("b")).await.unwrap();
+        backend.create_key(CreateKeyRequest::new()).await.unwrap();
+        backend.clear_calls();
+
+        let index = r.index_names(2).await.unwrap();
+        // 3 keys, 2 per page: 2 ListKeys, 3 ListResourceTags, nothing else.
+        assert_eq!(backend.count(ListKeys), 2);
+        assert_eq!(backend.count(ListResourceTags), 3);
+        assert_eq!(backend.calls().len(), 5);
+        assert_eq!(
+            ops(index.api_calls()),
+            [
+                ListKeys,
+                ListResourceTags,
+                ListResourceTags,
+                ListKeys,
+                ListResourceTags
+            ]
+        );
+        assert_eq!((index.keys_scanned(), index.name_count()), (3, 2));
+        let resolved = index.resolve("a");
+        assert_eq!(resolved.name(), "a");
+        assert_eq!(resolved.keys().len(), 1);
+        assert_eq!(resolved.keys()[0].key_id, a.key_id);
+        assert_eq!(
+            resolved.keys()[0]
+                .tags
+                .get(OWNERSHIP_TAG_KEY)
+                .map(String::as_str),
+            Some("a")
+        );
+        assert_eq!(index.resolve("b").keys()[0].key_id, b.key_id);
+        assert_eq!(index.resolve("c"), ResolvedName::absent("c"));
+    }
+
+    #[tokio::test]
+    async fn resolved_reconcile_makes_no_look_up() {
+        let (backend, r) = setup();
+        let opts = ReconcileOptions::default();
+        // Known absent: CreateKey alone, carrying the ownership tag.
+        let created = r
+            .reconcile_resolved(&spec(), &ResolvedName::absent("a"), &opts)
+            .await
+            .unwrap();
+        assert!(created.created);
+        assert_eq!(ops(&created.api_calls), [CreateKey]);
+        let tags = backend
+            .list_resource_tags(&created.key_id, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            tags.tags,
+            [crate::backend::Tag::new(OWNERSHIP_TAG_KEY, "a")]
+        );
+
+        let index = r.index_names(4).await.unwrap();
+        backend.clear_calls();
+        let again = r
+            .reconcile_resolved(&spec(), &index.resolve("a"), &opts)
+            .await
+            .unwrap();
+        assert_eq!(again.key_id, created.key_id);
+        assert_eq!(ops(&again.api_calls), [DescribeKey, GetKeyRotationStatus]);
+        assert_eq!(backend.calls().len(), 2);
+        // Managed tags come from the index: no ListResourceTags either.
+        let tagged = spec().to_builder().tag("env", "dev").build().unwrap();
+        let out = r
+            .reconcile_resolved(&tagged, &index.resolve("a"), &opts)
+            .await
+            .unwrap();
+        assert_eq!(
+            ops(&out.api_calls),
+            [DescribeKey, GetKeyRotationStatus, TagResource]
+        );
+    }
+
+    #[tokio::test]
+    async fn resolved_name_on_two_live_keys_is_ambiguous_with_no_write() {
+        let (backend, r) = setup();
+        let opts = ReconcileOptions::default();
+        let one = r.reconcile(&spec(), &Target::name("a")).await.unwrap();
+        let mut request = CreateKeyRequest::new();
+        request.tags = vec![crate::backend::Tag::new(OWNERSHIP_TAG_KEY, "a")];
+        let two = backend.create_key(request).await.unwrap();
+        let index = r.index_names(1).await.unwrap();
+        backend.clear_calls();
+        let err = r
+            .reconcile_resolved(&spec(), &index.resolve("a"), &opts)
+            .await
+            .unwrap_err();
+        match err {
+            ReconcileError::AmbiguousName { name, key_ids } => {
+                assert_eq!(name, "a");
+                assert_eq!(key_ids, [one.key_id.clone(), two.key_id.clone()]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(backend.writes(), []);
+        assert_eq!(backend.calls().len(), 2);
+
+        // One of them pending deletion: the live one is the key; restoring does not change that.
+        backend
+            .schedule_key_deletion(&two.key_id, None)
+            .await
+            .unwrap();
+        let out = r
+            .reconcile_resolved(
+                &spec(),
+                &index.resolve("a"),
+                &ReconcileOptions::restore(true),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.key_id, one.key_id);
+        assert_eq!(out.writes(), []);
+    }
+
+    #[tokio::test]
+    async fn resolved_key_pending_deletion_or_gone() {
+        let (backend, r) = setup();
+        let one = r.reconcile(&spec(), &Target::name("a")).await.unwrap();
+        backend
+            .schedule_key_deletion(&one.key_id, None)
+            .await
+            .unwrap();
+        let resolved = r.index_names(1).await.unwrap().resolve("a");
+        // Restoring: the one key carrying the name, pending deletion, is restored.
+        backend.clear_calls();
+        let restored = r
+            .reconcile_resolved(&spec(), &resolved, &ReconcileOptions::restore(true))
+            .await
+            .unwrap();
+        assert_eq!(restored.key_id, one.key_id);
+        assert_eq!(restored.writes(), [CancelKeyDeletion, EnableKey]);
+
+        // A key listed in the resolution but gone since is skipped.
+        let stale = ResolvedName::new(
+            "b",
+            vec![NamedKey::new(
+                "00000000-0000-0000-0000-000000000000",
+                BTreeMap::new(),
+            )],
+        );
+        let made = r
+            .reconcile_resolved(&spec(), &stale, &ReconcileOptions::default())
+            .await
+            .unwrap();
+        assert!(made.created);
+        assert_eq!(ops(&made.api_calls), [DescribeKey, CreateKey]);
+    }
+
+    #[tokio::test]
+    async fn index_failure_carries_its_calls() {
+        let (backend, r) = setup();
+        r.reconcile(&spec(), &Target::name("a")).await.unwrap();
+        backend.fail_next(ListResourceTags, 1, ErrorKind::AccessDenied);
+        // Unreadable tags: skipped.
+        let index = r.index_names(1).await.unwrap();
+        assert_eq!(index.name_count(), 0);
+        backend.fail_next(ListResourceTags, 1, ErrorKind::Validation);
+        let err = r.index_names(1).await.unwrap_err();
+        assert_eq!(err.backend_kind(), Some(ErrorKind::Validation));
+        match err {
+            ReconcileError::Backend {
+                operation,
+                api_calls,
+                ..
+            } => {
+                assert_eq!(operation, ListResourceTags);
+                assert_eq!(ops(&api_calls), [ListKeys, ListResourceTags]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -148,10 +148,11 @@ fn apply_creates_the_key_once_then_reports_no_changes() {
             "arn": format!("{ARN_PREFIX}{key_id}"),
             "created": true,
             "changes": [create_a()],
-            // Finding no key named "a" in an empty store takes one ListKeys; then exactly one
-            // CreateKey, which carries everything a.json sets.
-            "api_calls": [call("ListKeys", None), call("CreateKey", None)]
-        }]})
+            // Exactly one CreateKey, which carries everything a.json sets.
+            "api_calls": [call("CreateKey", None)]
+        }],
+        // Finding no key named "a" in an empty store takes one ListKeys (shared by all keys).
+        "index_calls": [call("ListKeys", None)]})
     );
     // The default state file holds the key for the next run.
     assert!(dir.path().join(".kms-key/state.json").is_file());
@@ -166,14 +167,14 @@ fn apply_creates_the_key_once_then_reports_no_changes() {
             "arn": format!("{ARN_PREFIX}{key_id}"),
             "created": false,
             "changes": [],
-            // Reads only: find the key by its name tag, describe it, read its rotation.
+            // Reads only: describe the key, read its rotation.
             "api_calls": [
-                call("ListKeys", None),
-                call("ListResourceTags", Some(key_id)),
                 call("DescribeKey", Some(key_id)),
                 call("GetKeyRotationStatus", Some(key_id))
             ]
-        }]})
+        }],
+        // The name scan: list the keys, read their tags.
+        "index_calls": [call("ListKeys", None), call("ListResourceTags", Some(key_id))]})
     );
 
     // The text output says the same.
@@ -181,7 +182,7 @@ fn apply_creates_the_key_once_then_reports_no_changes() {
     assert_exit(&out, 0);
     assert_eq!(
         out.stdout,
-        format!("  key \"a\" ({key_id}): no changes (4 reads, 0 writes)\n")
+        format!("  key \"a\" ({key_id}): no changes (2 reads, 0 writes)\n")
     );
 }
 
@@ -190,10 +191,15 @@ fn plan_of_a_terraform_file_names_each_key_after_its_resource() {
     let dir = Workdir::new("plan_of_a_terraform_file");
     let out = dir.run(&["plan", &seed("keys.tf.json"), "--json"]);
     assert_exit(&out, 0);
-    let mut plan = out.json();
-    // The keys come in the order of the resources in the file only when serde_json keeps
-    // object order (its preserve_order feature, which this crate does not ask for itself):
-    // compare them by name.
+    let mut plan = without_durations(out.json());
+    // Keys come in the file's order (logs, tokens, archive); sorted by name here.
+    let names: Vec<&str> = plan["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["logs", "tokens", "archive"]);
     plan["keys"]
         .as_array_mut()
         .expect("a keys array")
@@ -253,7 +259,9 @@ fn plan_of_a_terraform_file_names_each_key_after_its_resource() {
                     "tags": {"kms-key:name": "tokens", "team": "identity"}
                 }]
             }
-        ]})
+        ],
+        // One name scan for all three keys.
+        "index_calls": [call("ListKeys", None)]})
     );
     // A plan writes nothing, not even the state file.
     assert!(!dir.path().join(".kms-key").exists());
@@ -495,7 +503,7 @@ fn an_unreachable_endpoint_is_a_backend_failure_and_fails_fast() {
         took < std::time::Duration::from_secs(10),
         "failing took {took:?}"
     );
-    let mut report = out.json();
+    let mut report = without_durations(out.json());
     let message = report["keys"][0]["error"]["message"]
         .take()
         .as_str()
@@ -503,11 +511,145 @@ fn an_unreachable_endpoint_is_a_backend_failure_and_fails_fast() {
         .to_owned();
     assert_eq!(
         report,
-        json!({"keys": [{"name": "a", "error": {"kind": "Transport", "message": null, "applied": []}}]})
+        json!({
+            "keys": [{"name": "a", "error": {"kind": "backend", "code": "Transport", "message": null}}],
+            // The name scan's ListKeys, tried within the transient budget (5 attempts).
+            "index_calls": (1..=5)
+                .map(|attempt| json!({"operation": "ListKeys", "key_id": null, "attempt": attempt, "error": "Transport"}))
+                .collect::<Vec<_>>()
+        })
     );
     // The message ends with the operating system's words for a refused connection.
     let expected = "ListKeys failed: ListKeys: no answer from the service (Transport): dispatch failure: io error: client error (Connect): tcp connect error: Connection refused";
     assert!(message.starts_with(expected), "{message}");
     // Nothing was created anywhere, and the in-memory state file was never touched.
     assert!(!dir.path().join(".kms-key").exists());
+}
+
+// ----- safety of multi-key runs, names pending deletion, state, principals -----
+
+#[test]
+fn apply_writes_nothing_when_any_key_of_the_file_is_refused() {
+    let dir = Workdir::new("apply_refused_key_blocks_all");
+    let first = dir.write(
+        "keys.tf.json",
+        r#"{"resource": {"aws_kms_key": {"a": {"description": "A"}}}}"#,
+    );
+    assert_exit(&dir.run(&["apply", &first, "--json"]), 0);
+    let state = std::fs::read_to_string(dir.path().join(".kms-key/state.json")).unwrap();
+    // "a" now asks for an immutable change; "b" is new and fine on its own.
+    let second = dir.write(
+        "keys.tf.json",
+        r#"{"resource": {"aws_kms_key": {"a": {"description": "A", "multi_region": true}, "b": {"description": "B"}}}}"#,
+    );
+    let out = dir.run(&["apply", &second, "--json"]);
+    assert_exit(&out, 1);
+    let v = out.json();
+    assert_eq!(v["keys"][0]["name"], "a");
+    assert_eq!(v["keys"][0]["error"]["kind"], "plan_refused");
+    assert_eq!(v["keys"][0]["error"]["code"], "immutable_field");
+    assert_eq!(v["keys"][0]["error"]["field"], "multi_region");
+    // "b" was planned (a CreateKey), not applied.
+    assert_eq!(v["keys"][1]["changes"][0]["op"], "CreateKey");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".kms-key/state.json")).unwrap(),
+        state
+    );
+}
+
+#[test]
+fn a_name_pending_deletion_needs_restore_or_new_key() {
+    let dir = Workdir::new("name_pending_deletion");
+    let a = seed("a.json");
+    assert_exit(&dir.run(&["apply", &a, "--json"]), 0);
+    assert_exit(&dir.run(&["destroy", "--name", "a", "--window", "7"]), 0);
+    let out = dir.run(&["apply", &a, "--json"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        out.json()["keys"][0]["error"]["kind"],
+        "name_pending_deletion"
+    );
+    // Asked for: a new key beside the one pending deletion.
+    let out = dir.run(&["apply", &a, "--new-key", "--json"]);
+    assert_exit(&out, 0);
+    assert_eq!(out.json()["keys"][0]["created"], true);
+    // --restore and --new-key contradict each other.
+    assert_exit(&dir.run(&["apply", &a, "--new-key", "--restore"]), 1);
+}
+
+#[test]
+fn known_principals_let_policies_name_roles_in_memory() {
+    let dir = Workdir::new("known_principal");
+    let spec = dir.write(
+        "app.json",
+        r#"{"policy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"}, "Action": "kms:Decrypt", "Resource": "*"}
+        ]}}"#,
+    );
+    // Unknown to the in-memory KMS: refused at once (no waiting for IAM to propagate).
+    let out = dir.run(&["apply", &spec, "--json"]);
+    assert_exit(&out, 2);
+    let v = out.json();
+    assert_eq!(
+        v["keys"][0]["error"]["code"],
+        "MalformedPolicyDocumentException"
+    );
+    let message = v["keys"][0]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("invalid principals"), "{message}");
+    let out = dir.run(&[
+        "apply",
+        &spec,
+        "--known-principal",
+        "arn:aws:iam::111122223333:role/app",
+        "--json",
+    ]);
+    assert_exit(&out, 0);
+    // Remembered in the state file.
+    assert_exit(&dir.run(&["apply", &spec, "--json"]), 0);
+}
+
+#[test]
+fn a_held_state_lock_refuses_a_second_writer() {
+    let dir = Workdir::new("state_lock");
+    std::fs::create_dir_all(dir.path().join(".kms-key")).unwrap();
+    std::fs::write(dir.path().join(".kms-key/state.json.lock"), "4242\n").unwrap();
+    let out = dir.run(&["apply", &seed("a.json")]);
+    assert_exit(&out, 2);
+    assert!(
+        out.stderr.contains("another kms-key run (pid 4242)"),
+        "{}",
+        out.stderr
+    );
+    // Reads need no lock.
+    assert_exit(&dir.run(&["plan", &seed("a.json")]), 0);
+    std::fs::remove_file(dir.path().join(".kms-key/state.json.lock")).unwrap();
+    assert_exit(&dir.run(&["apply", &seed("a.json")]), 0);
+    assert!(
+        !dir.path().join(".kms-key/state.json.lock").exists(),
+        "the lock is released"
+    );
+}
+
+#[test]
+fn lint_warnings_come_with_plan_and_apply() {
+    let dir = Workdir::new("warnings_in_plan");
+    let spec = dir.write(
+        "open.json",
+        r#"{"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}]}}"#,
+    );
+    let out = dir.run(&["plan", &spec, "--json"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        out.json()["keys"][0]["warnings"][0]["code"],
+        "policy_public_allow"
+    );
+    let out = dir.run(&["plan", &spec]);
+    assert!(
+        out.stderr.contains("warning: open: policy.Statement[0]"),
+        "{}",
+        out.stderr
+    );
 }

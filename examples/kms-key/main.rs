@@ -2,15 +2,20 @@
 //!
 //! ```text
 //! cargo run --example kms-key -- validate FILE [--json]
-//! cargo run --example kms-key -- plan FILE [--key-id ID | --name NAME] [--restore] [--json]
-//! cargo run --example kms-key -- apply FILE [--key-id ID | --name NAME] [--restore] [--json]
+//! cargo run --example kms-key -- plan FILE [--key-id ID | --name NAME] [--restore] [--concurrency N] [--json]
+//! cargo run --example kms-key -- apply FILE [--key-id ID | --name NAME] [--restore] [--concurrency N] [--json]
 //! cargo run --example kms-key -- import KEY_ID [--json]
 //! cargo run --example kms-key -- destroy (--key-id ID | --name NAME) [--window DAYS]
 //! ```
 //!
 //! The backend is the in-memory KMS persisted in `.kms-key/state.json` (`--state PATH`), or
 //! AWS KMS with `--aws` or `--endpoint-url URL` (also `AWS_ENDPOINT_URL`), using the standard
-//! region and credential chain.
+//! region and credential chain. Every call goes through a rate limiter at KMS's published
+//! request quotas (CreateKey 5/s, ...), whichever the backend.
+//!
+//! `plan` and `apply` work on every key of the file at once (`--concurrency`, default 16): the
+//! logical names are resolved by one scan of the account, each key gets its own result, and
+//! progress is printed on stderr as keys finish.
 //!
 //! Exit status: 0 done, 1 invalid input or refused plan, 2 backend failure.
 
@@ -24,8 +29,10 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use kms_key::backend::KmsBackend;
 use kms_key::backend::memory::InMemoryBackend;
+use kms_key::backend::rate_limit::RateLimited;
+use kms_key::fleet::{Fleet, FleetEntry, FleetError};
 use kms_key::spec::DeletionWindow;
-use kms_key::{ReconcileOptions, Reconciler, Target};
+use kms_key::{Budget, ReconcileOptions, Reconciler, RetryPolicy, Target};
 
 use crate::input::{Inputs, load};
 use crate::output::{Report, exit_for};
@@ -47,6 +54,10 @@ struct Cli {
     /// Talk to a KMS-compatible endpoint (moto, LocalStack) instead; implies --aws.
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     endpoint_url: Option<String>,
+    /// In-memory KMS only: an IAM principal (ARN) that exists, so policies may name it
+    /// (repeatable; remembered in the state file). The account root always exists.
+    #[arg(long = "known-principal", global = true, value_name = "ARN")]
+    known_principals: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,6 +81,13 @@ enum Command {
         /// Plan restoring a key that is pending deletion instead of refusing.
         #[arg(long)]
         restore: bool,
+        /// Create a new key even though a key with the same name is pending deletion (that
+        /// one stays scheduled for deletion, with the data encrypted under it).
+        #[arg(long, conflicts_with = "restore")]
+        new_key: bool,
+        /// Keys worked on at once.
+        #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
+        concurrency: usize,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
@@ -83,6 +101,13 @@ enum Command {
         /// Restore a key that is pending deletion (CancelKeyDeletion) instead of refusing.
         #[arg(long)]
         restore: bool,
+        /// Create a new key even though a key with the same name is pending deletion (that
+        /// one stays scheduled for deletion, with the data encrypted under it).
+        #[arg(long, conflicts_with = "restore")]
+        new_key: bool,
+        /// Keys worked on at once.
+        #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
+        concurrency: usize,
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
@@ -131,19 +156,95 @@ struct RequiredTargetArgs {
 struct Backend {
     dyn_backend: Arc<dyn KmsBackend>,
     memory: Option<(Arc<InMemoryBackend>, PathBuf)>,
+    /// Held while the in-memory state is in use: two runs on one file would lose writes.
+    _lock: Option<StateLock>,
+}
+
+/// An exclusive lock on a state file: `<state>.lock`, created atomically, removed on drop.
+struct StateLock(PathBuf);
+
+impl StateLock {
+    fn acquire(state: &std::path::Path) -> Result<Self, String> {
+        if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let mut name = state.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                use std::io::Write as _;
+                let _ = writeln!(f, "{}", std::process::id());
+                Ok(Self(path))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                Err(format!(
+                    "another kms-key run (pid {}) is using {}; wait for it, or delete {} if no run is active",
+                    holder.trim(),
+                    state.display(),
+                    path.display()
+                ))
+            }
+            Err(e) => Err(format!("cannot lock {}: {e}", path.display())),
+        }
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A seed for a new store's key ids, so two fresh state files do not hand out the same ids.
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
 }
 
 impl Backend {
-    async fn open(cli: &Cli) -> Result<Self, String> {
+    /// Opens the backend; `writes`: the command may change keys, so the in-memory state is
+    /// locked for the run (reads need no lock: the state file is replaced atomically).
+    async fn open(cli: &Cli, writes: bool) -> Result<Self, String> {
         if cli.aws || cli.endpoint_url.is_some() {
             return open_aws(cli.endpoint_url.as_deref()).await;
         }
-        let memory = InMemoryBackend::load_or_new(&cli.state).map_err(|e| e.to_string())?;
+        let lock = if writes {
+            Some(StateLock::acquire(&cli.state)?)
+        } else {
+            None
+        };
+        let memory = if cli.state.exists() {
+            InMemoryBackend::load(&cli.state).map_err(|e| e.to_string())?
+        } else {
+            InMemoryBackend::builder().seed(fresh_seed()).build()
+        };
+        memory.add_known_principals(cli.known_principals.iter().cloned());
         let memory = Arc::new(memory);
         Ok(Self {
-            dyn_backend: memory.clone(),
+            dyn_backend: Arc::new(RateLimited::kms_defaults(memory.clone())),
             memory: Some((memory, cli.state.clone())),
+            _lock: lock,
         })
+    }
+
+    /// A reconciler for this backend. In memory, a principal that is not known never appears by
+    /// waiting, so IAM propagation is not waited for there.
+    fn reconciler(&self) -> Reconciler {
+        let r = Reconciler::new(self.dyn_backend.clone());
+        if self.memory.is_some() {
+            r.with_retry_policy(RetryPolicy::default().propagation(Budget::NONE))
+        } else {
+            r
+        }
     }
 
     /// Persists the in-memory store, whatever happened: partial changes are real changes.
@@ -167,8 +268,9 @@ async fn open_aws(endpoint: Option<&str>) -> Result<Backend, String> {
         None => AwsBackend::from_env().await,
     };
     Ok(Backend {
-        dyn_backend: Arc::new(aws),
+        dyn_backend: Arc::new(RateLimited::kms_defaults(aws)),
         memory: None,
+        _lock: None,
     })
 }
 
@@ -216,6 +318,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             file,
             target,
             restore,
+            new_key,
+            concurrency,
             json,
         } => {
             let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
@@ -224,24 +328,25 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             if let Err(code) = check_key_id(&inputs, target) {
                 return Ok(code);
             }
-            let backend = Backend::open(&cli).await?;
-            let reconciler = Reconciler::new(backend.dyn_backend.clone());
-            let mut out = output::Run::new("plan", *json);
-            let total = inputs.keys.len();
-            for (i, key) in inputs.keys.iter().enumerate() {
-                let t = target_for(target, &key.name);
-                out.progress(i + 1, total, &key.name);
-                let r = reconciler
-                    .plan_with(&key.spec, &t, &ReconcileOptions::restore(*restore))
-                    .await;
-                out.planned(&key.name, r);
+            let backend = Backend::open(&cli, false).await?;
+            let options = ReconcileOptions::restore(*restore).with_new_key_while_pending(*new_key);
+            let fleet = fleet(&backend, options, *concurrency);
+            let mut out = output::Run::new("plan", *json, &inputs);
+            match fleet
+                .plan(entries(&inputs, target), |e| out.on_plan(e))
+                .await
+            {
+                Ok(report) => Ok(out.finish_plan(&report)),
+                Err(FleetError::Index(e)) => Ok(out.finish_all_failed(&e)),
+                Err(e) => Err(e.to_string()),
             }
-            Ok(out.finish())
         }
         Command::Apply {
             file,
             target,
             restore,
+            new_key,
+            concurrency,
             json,
         } => {
             let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
@@ -250,24 +355,37 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             if let Err(code) = check_key_id(&inputs, target) {
                 return Ok(code);
             }
-            let backend = Backend::open(&cli).await?;
-            let reconciler = Reconciler::new(backend.dyn_backend.clone());
-            let mut out = output::Run::new("apply", *json);
-            let total = inputs.keys.len();
-            for (i, key) in inputs.keys.iter().enumerate() {
-                let t = target_for(target, &key.name);
-                out.progress(i + 1, total, &key.name);
-                let r = reconciler
-                    .reconcile_with(&key.spec, &t, &ReconcileOptions::restore(*restore))
-                    .await;
-                out.applied(&key.name, r);
-                backend.save()?;
+            let backend = Backend::open(&cli, true).await?;
+            let options = ReconcileOptions::restore(*restore).with_new_key_while_pending(*new_key);
+            let fleet = fleet(&backend, options, *concurrency);
+            let mut out = output::Run::new("apply", *json, &inputs);
+            // Plan every key first, as Terraform does: if any key's plan is refused (or cannot
+            // be made), nothing is written, and the plans say why.
+            let planned = match fleet
+                .plan(entries(&inputs, target), |e| out.on_plan_for_apply(e))
+                .await
+            {
+                Ok(report) => report,
+                Err(FleetError::Index(e)) => return Ok(out.finish_all_failed(&e)),
+                Err(e) => return Err(e.to_string()),
+            };
+            if !planned.is_success() {
+                return Ok(out.finish_refused(&planned));
             }
-            Ok(out.finish())
+            let index_calls = planned.index_calls.clone();
+            let plans = planned
+                .results
+                .into_iter()
+                .filter_map(|r| r.result.ok())
+                .collect();
+            let report = fleet.apply_plans(plans, |e| out.on_apply(e)).await;
+            // Saved whatever happened: partial changes are real changes.
+            backend.save()?;
+            Ok(out.finish_apply(&report, &index_calls))
         }
         Command::Import { key_id, json } => {
-            let backend = Backend::open(&cli).await?;
-            let reconciler = Reconciler::new(backend.dyn_backend.clone());
+            let backend = Backend::open(&cli, false).await?;
+            let reconciler = backend.reconciler();
             match reconciler.import(key_id).await {
                 Ok(spec) => {
                     output::print_import(key_id, &spec, *json);
@@ -300,8 +418,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 (None, Some(n)) => Target::name(n),
                 (None, None) => unreachable!("clap requires one"),
             };
-            let backend = Backend::open(&cli).await?;
-            let reconciler = Reconciler::new(backend.dyn_backend.clone());
+            let backend = Backend::open(&cli, true).await?;
+            let reconciler = backend.reconciler();
             let r = reconciler.destroy(&t, window).await;
             backend.save()?;
             match r {
@@ -353,6 +471,21 @@ fn check_key_id(inputs: &Inputs, target: &TargetArgs) -> Result<(), ExitCode> {
         return Err(ExitCode::from(1));
     }
     Ok(())
+}
+
+fn fleet(backend: &Backend, options: ReconcileOptions, concurrency: usize) -> Fleet {
+    // The backend is already rate limited (see Backend::open).
+    Fleet::new(backend.reconciler())
+        .concurrency(concurrency)
+        .options(options)
+}
+
+fn entries(inputs: &Inputs, target: &TargetArgs) -> Vec<FleetEntry> {
+    inputs
+        .keys
+        .iter()
+        .map(|k| FleetEntry::new(target_for(target, &k.name), k.spec.clone()))
+        .collect()
 }
 
 fn target_for(args: &TargetArgs, name: &str) -> Target {

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use kms_key::reconcile::Planned;
+use kms_key::fleet::{FleetEvent, FleetReport};
+use kms_key::reconcile::{ApiCall, Planned};
 use kms_key::spec::terraform::NamedSpec;
 use kms_key::{KmsKeySpec, Outcome, ReconcileError, ValidationErrors, Warning};
 use serde_json::{Value, json};
@@ -16,23 +17,47 @@ pub fn exit_for(e: &ReconcileError) -> ExitCode {
 
 fn severity(e: &ReconcileError) -> u8 {
     match e {
-        ReconcileError::Backend { .. } => 2,
+        // What KMS answered (or could not be asked): a backend failure.
+        ReconcileError::Backend { .. } | ReconcileError::NameLookupIncomplete { .. } => 2,
+        // The input, or a plan from it, was refused: nothing was written.
         _ => 1,
     }
 }
 
+/// `{"kind", "message"}`, plus `code` and `field` for a refused plan, the backend's error code
+/// for a backend failure, and what was applied before a failure.
 fn error_json(e: &ReconcileError) -> Value {
     let kind = match e {
-        ReconcileError::Plan(_) => "plan_refused".to_owned(),
-        ReconcileError::NotFound { .. } => "not_found".to_owned(),
-        ReconcileError::AmbiguousName { .. } => "ambiguous_name".to_owned(),
-        ReconcileError::Unrepresentable { .. } => "unrepresentable".to_owned(),
-        ReconcileError::Backend { source, .. } => source.kind().code().to_owned(),
-        _ => "other".to_owned(),
+        ReconcileError::Plan(_) => "plan_refused",
+        ReconcileError::Invalid(_) => "invalid_input",
+        ReconcileError::NotFound { .. } => "not_found",
+        ReconcileError::AmbiguousName { .. } => "ambiguous_name",
+        ReconcileError::NameLookupIncomplete { .. } => "name_lookup_incomplete",
+        ReconcileError::NamePendingDeletion { .. } => "name_pending_deletion",
+        ReconcileError::StalePlan { .. } => "stale_plan",
+        ReconcileError::RestoredThenRefused { .. } => "restored_then_refused",
+        ReconcileError::Unrepresentable { .. } => "unrepresentable",
+        ReconcileError::Backend { .. } => "backend",
+        _ => "other",
     };
     let mut v = json!({ "kind": kind, "message": e.to_string() });
-    if let ReconcileError::Backend { applied, .. } = e {
-        v["applied"] = serde_json::to_value(applied).unwrap_or(Value::Null);
+    match e {
+        ReconcileError::Plan(p) | ReconcileError::RestoredThenRefused { source: p, .. } => {
+            v["code"] = json!(p.code());
+            if let Some(field) = p.field() {
+                v["field"] = json!(field);
+            }
+        }
+        ReconcileError::Invalid(errors) => {
+            v["errors"] = json!(errors);
+        }
+        ReconcileError::Backend { source, .. } => {
+            v["code"] = json!(source.kind().code());
+        }
+        _ => {}
+    }
+    if !e.applied().is_empty() {
+        v["applied"] = serde_json::to_value(e.applied()).unwrap_or(Value::Null);
     }
     v
 }
@@ -100,31 +125,71 @@ fn warning_json(name: &str, w: &Warning) -> Value {
     json!({"name": name, "field": w.field(), "code": w.code(), "message": w.message()})
 }
 
-/// Collects per-key results of a plan or apply run.
+/// Reports a fleet plan or apply run: progress and per-key lines on the terminal as keys
+/// finish, or one JSON document (keys in file order) at the end.
 pub struct Run {
     verb: &'static str,
     json: bool,
-    keys: Vec<Value>,
+    names: Vec<String>,
+    warnings: Vec<Vec<Value>>,
     worst: u8,
-    total: usize,
 }
 
 impl Run {
-    pub fn new(verb: &'static str, json: bool) -> Self {
+    /// A run over the keys of `inputs`; their lint warnings are shown now (stderr), or put
+    /// beside each key in the JSON.
+    pub fn new(verb: &'static str, json: bool, inputs: &Inputs) -> Self {
+        let names: Vec<String> = inputs.keys.iter().map(|k| k.name.clone()).collect();
+        let warnings = inputs
+            .keys
+            .iter()
+            .map(|k| {
+                if !json {
+                    for w in k.spec.warnings() {
+                        eprintln!("warning: {}: {w}", k.name);
+                    }
+                }
+                k.spec
+                    .warnings()
+                    .iter()
+                    .map(|w| warning_json(&k.name, w))
+                    .collect()
+            })
+            .collect();
         Self {
             verb,
             json,
-            keys: Vec::new(),
+            names,
+            warnings,
             worst: 0,
-            total: 0,
         }
     }
 
+    /// The per-key JSON entry, with the key's warnings when it has any.
+    fn entry(&self, i: usize, mut v: Value) -> Value {
+        if !self.warnings[i].is_empty() {
+            v["warnings"] = json!(self.warnings[i]);
+        }
+        v
+    }
+
+    fn total(&self) -> usize {
+        self.names.len()
+    }
+
     /// Progress for files with many keys, on stderr so stdout stays clean.
-    pub fn progress(&mut self, i: usize, total: usize, name: &str) {
-        self.total = total;
-        if total > 1 && !self.json {
-            eprintln!("[{i}/{total}] {} {name}", self.verb);
+    fn progress(&self, done: usize, name: &str) {
+        if self.total() > 1 && !self.json {
+            eprintln!("[{done}/{}] {} {name}", self.total(), self.verb);
+        }
+    }
+
+    fn indexed(&self, keys_scanned: usize, api_calls: usize) {
+        if self.total() > 1 && !self.json {
+            eprintln!(
+                "resolved {} names: scanned {keys_scanned} keys in {api_calls} calls",
+                self.total()
+            );
         }
     }
 
@@ -133,82 +198,214 @@ impl Run {
         if !self.json {
             eprintln!("error: {name}: {e}");
         }
-        self.keys
-            .push(json!({"name": name, "error": error_json(e)}));
     }
 
-    pub fn planned(&mut self, name: &str, r: Result<Planned, ReconcileError>) {
-        match r {
-            Ok(p) => {
-                if !self.json {
-                    print!("{}", p.plan);
+    /// One plan-run event.
+    pub fn on_plan(&mut self, event: FleetEvent<'_, Planned>) {
+        match event {
+            FleetEvent::Indexed {
+                keys_scanned,
+                api_calls,
+            } => self.indexed(keys_scanned, api_calls),
+            FleetEvent::Finished {
+                index,
+                result,
+                done,
+                ..
+            } => {
+                let name = self.names[index].clone();
+                self.progress(done, &name);
+                match result {
+                    Ok(p) if !self.json => print!("{}", p.plan),
+                    Ok(_) => {}
+                    Err(e) => self.fail(&name, e),
                 }
-                self.keys.push(json!({
-                    "name": name,
-                    "key_id": p.plan.key_id,
-                    "changes": p.plan.changes,
-                }));
             }
-            Err(e) => self.fail(name, &e),
+            _ => {}
         }
     }
 
-    pub fn applied(&mut self, name: &str, r: Result<Outcome, ReconcileError>) {
-        match r {
-            Ok(o) => {
-                if !self.json {
-                    let writes = o.writes().len();
-                    let reads = o.reads().len();
-                    if o.changes.is_empty() {
-                        println!(
-                            "  key \"{name}\" ({}): no changes ({reads} reads, 0 writes)",
-                            o.key_id
-                        );
-                    } else {
-                        let ops: Vec<&str> =
-                            o.changes.iter().map(|c| c.operation().as_str()).collect();
-                        println!(
-                            "  key \"{name}\" ({}): {} {} ({reads} reads, {writes} writes): {}",
-                            o.key_id,
-                            if o.created { "created" } else { "updated" },
-                            if o.changes.len() == 1 {
-                                "with 1 change".to_owned()
-                            } else {
-                                format!("with {} changes", o.changes.len())
-                            },
-                            ops.join(", ")
-                        );
-                    }
-                }
-                self.keys.push(json!({
-                    "name": name,
-                    "key_id": o.key_id,
-                    "arn": o.arn,
-                    "created": o.created,
-                    "changes": o.changes,
-                    "api_calls": o.api_calls,
-                }));
+    /// One event of the planning that precedes an apply: only problems are shown.
+    pub fn on_plan_for_apply(&mut self, event: FleetEvent<'_, Planned>) {
+        match event {
+            FleetEvent::Indexed {
+                keys_scanned,
+                api_calls,
+            } => self.indexed(keys_scanned, api_calls),
+            FleetEvent::Finished {
+                index,
+                result: Err(e),
+                ..
+            } => {
+                let name = self.names[index].clone();
+                self.fail(&name, e);
             }
-            Err(e) => self.fail(name, &e),
+            _ => {}
         }
     }
 
-    pub fn finish(self) -> ExitCode {
-        if self.json {
-            println!("{}", json!({ "keys": self.keys }));
-        } else if self.total > 1 {
-            let failed = self
-                .keys
-                .iter()
-                .filter(|k| k.get("error").is_some())
-                .count();
+    /// Ends a run that failed for every key at once (the name scan could not be made).
+    pub fn finish_all_failed(mut self, e: &ReconcileError) -> ExitCode {
+        let names = self.names.clone();
+        for name in &names {
+            self.fail(name, e);
+        }
+        let keys = (0..names.len())
+            .map(|i| self.entry(i, json!({"name": names[i], "error": error_json(e)})))
+            .collect();
+        let calls = match e {
+            ReconcileError::Backend { api_calls, .. } => api_calls.clone(),
+            _ => Vec::new(),
+        };
+        self.finish(
+            keys,
+            &calls,
+            names.len(),
+            calls.len(),
+            std::time::Duration::ZERO,
+        )
+    }
+
+    /// Ends an apply whose planning refused at least one key: nothing was written.
+    pub fn finish_refused(self, report: &FleetReport<Planned>) -> ExitCode {
+        if !self.json {
             eprintln!(
-                "{} keys: {} ok, {failed} failed",
-                self.total,
-                self.total - failed
+                "nothing was applied: fix the refused keys above, or apply them one at a time with --name"
+            );
+        }
+        self.finish_plan(report)
+    }
+
+    /// One apply-run event.
+    pub fn on_apply(&mut self, event: FleetEvent<'_, Outcome>) {
+        match event {
+            FleetEvent::Indexed {
+                keys_scanned,
+                api_calls,
+            } => self.indexed(keys_scanned, api_calls),
+            FleetEvent::Finished {
+                index,
+                result,
+                done,
+                ..
+            } => {
+                let name = self.names[index].clone();
+                self.progress(done, &name);
+                match result {
+                    Ok(o) if !self.json => print_outcome(&name, o),
+                    Ok(_) => {}
+                    Err(e) => self.fail(&name, e),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish_plan(self, report: &FleetReport<Planned>) -> ExitCode {
+        let keys = report
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let name = &self.names[i];
+                self.entry(
+                    i,
+                    match &r.result {
+                        Ok(p) => {
+                            let mut v = json!({"name": name, "key_id": p.plan.key_id, "changes": p.plan.changes});
+                            if !p.plan.notes.is_empty() {
+                                v["notes"] = json!(p.plan.notes);
+                            }
+                            v
+                        }
+                        Err(e) => json!({"name": name, "error": error_json(e)}),
+                    },
+                )
+            })
+            .collect();
+        let calls = report.api_call_count();
+        self.finish(
+            keys,
+            &report.index_calls,
+            report.failed(),
+            calls,
+            report.elapsed,
+        )
+    }
+
+    /// Ends an apply; `index_calls` are the name scan's calls (made while planning).
+    pub fn finish_apply(self, report: &FleetReport<Outcome>, index_calls: &[ApiCall]) -> ExitCode {
+        let keys = report
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let name = &self.names[i];
+                self.entry(
+                    i,
+                    match &r.result {
+                        Ok(o) => json!({
+                            "name": name,
+                            "key_id": o.key_id,
+                            "arn": o.arn,
+                            "created": o.created,
+                            "changes": o.changes,
+                            "api_calls": o.api_calls,
+                        }),
+                        Err(e) => json!({"name": name, "error": error_json(e)}),
+                    },
+                )
+            })
+            .collect();
+        let calls = report.api_call_count() + index_calls.len();
+        self.finish(keys, index_calls, report.failed(), calls, report.elapsed)
+    }
+
+    fn finish(
+        self,
+        keys: Vec<Value>,
+        index_calls: &[ApiCall],
+        failed: usize,
+        calls: usize,
+        elapsed: std::time::Duration,
+    ) -> ExitCode {
+        if self.json {
+            let mut doc = json!({ "keys": keys });
+            // The name scan is shared by every key: its calls are listed once, here.
+            if !index_calls.is_empty() {
+                doc["index_calls"] = json!(index_calls);
+            }
+            println!("{doc}");
+        } else if self.total() > 1 {
+            eprintln!(
+                "{} keys: {} ok, {failed} failed ({calls} API calls, {:.2} s)",
+                self.total(),
+                self.total() - failed,
+                elapsed.as_secs_f64()
             );
         }
         ExitCode::from(self.worst)
+    }
+}
+
+fn print_outcome(name: &str, o: &Outcome) {
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let calls = format!(
+        "{}, {}",
+        count(o.reads().len(), "read"),
+        count(o.writes().len(), "write")
+    );
+    if o.changes.is_empty() {
+        println!("  key \"{name}\" ({}): no changes ({calls})", o.key_id);
+    } else {
+        let ops: Vec<&str> = o.changes.iter().map(|c| c.operation().as_str()).collect();
+        println!(
+            "  key \"{name}\" ({}): {} with {} ({calls}): {}",
+            o.key_id,
+            if o.created { "created" } else { "updated" },
+            count(o.changes.len(), "change"),
+            ops.join(", ")
+        );
     }
 }
 

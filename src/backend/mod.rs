@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::spec::{KeySpec, KeyState, KeyUsage, Origin};
 
 pub mod memory;
+pub mod rate_limit;
 
 #[cfg(feature = "aws")]
 pub mod aws;
@@ -550,6 +551,87 @@ pub trait KmsBackend: Send + Sync + fmt::Debug {
     async fn cancel_key_deletion(&self, key_id: &str) -> Result<String, BackendError>;
     /// `ListKeys`: one page, starting at `marker`.
     async fn list_keys(&self, marker: Option<&str>) -> Result<KeyPage, BackendError>;
+}
+
+/// A shared backend is a backend: `Arc<dyn KmsBackend>` (or `Arc<InMemoryBackend>`) can be
+/// wrapped, e.g. in [`RateLimited`](rate_limit::RateLimited), like the backend it holds.
+#[async_trait]
+impl<T: KmsBackend + ?Sized> KmsBackend for std::sync::Arc<T> {
+    async fn create_key(&self, request: CreateKeyRequest) -> Result<KeyMetadata, BackendError> {
+        (**self).create_key(request).await
+    }
+    async fn describe_key(&self, key_id: &str) -> Result<KeyMetadata, BackendError> {
+        (**self).describe_key(key_id).await
+    }
+    async fn get_key_policy(&self, key_id: &str) -> Result<String, BackendError> {
+        (**self).get_key_policy(key_id).await
+    }
+    async fn put_key_policy(
+        &self,
+        key_id: &str,
+        policy: &str,
+        bypass_policy_lockout_safety_check: bool,
+    ) -> Result<(), BackendError> {
+        (**self)
+            .put_key_policy(key_id, policy, bypass_policy_lockout_safety_check)
+            .await
+    }
+    async fn get_key_rotation_status(&self, key_id: &str) -> Result<RotationStatus, BackendError> {
+        (**self).get_key_rotation_status(key_id).await
+    }
+    async fn enable_key_rotation(
+        &self,
+        key_id: &str,
+        rotation_period_in_days: Option<i32>,
+    ) -> Result<(), BackendError> {
+        (**self)
+            .enable_key_rotation(key_id, rotation_period_in_days)
+            .await
+    }
+    async fn disable_key_rotation(&self, key_id: &str) -> Result<(), BackendError> {
+        (**self).disable_key_rotation(key_id).await
+    }
+    async fn enable_key(&self, key_id: &str) -> Result<(), BackendError> {
+        (**self).enable_key(key_id).await
+    }
+    async fn disable_key(&self, key_id: &str) -> Result<(), BackendError> {
+        (**self).disable_key(key_id).await
+    }
+    async fn update_key_description(
+        &self,
+        key_id: &str,
+        description: &str,
+    ) -> Result<(), BackendError> {
+        (**self).update_key_description(key_id, description).await
+    }
+    async fn list_resource_tags(
+        &self,
+        key_id: &str,
+        marker: Option<&str>,
+    ) -> Result<TagPage, BackendError> {
+        (**self).list_resource_tags(key_id, marker).await
+    }
+    async fn tag_resource(&self, key_id: &str, tags: &[Tag]) -> Result<(), BackendError> {
+        (**self).tag_resource(key_id, tags).await
+    }
+    async fn untag_resource(&self, key_id: &str, tag_keys: &[String]) -> Result<(), BackendError> {
+        (**self).untag_resource(key_id, tag_keys).await
+    }
+    async fn schedule_key_deletion(
+        &self,
+        key_id: &str,
+        pending_window_in_days: Option<i32>,
+    ) -> Result<DeletionScheduled, BackendError> {
+        (**self)
+            .schedule_key_deletion(key_id, pending_window_in_days)
+            .await
+    }
+    async fn cancel_key_deletion(&self, key_id: &str) -> Result<String, BackendError> {
+        (**self).cancel_key_deletion(key_id).await
+    }
+    async fn list_keys(&self, marker: Option<&str>) -> Result<KeyPage, BackendError> {
+        (**self).list_keys(marker).await
+    }
 }
 
 #[cfg(test)]

@@ -86,18 +86,21 @@ impl KmsKeySpecBuilder {
     }
 
     /// The description (0–8192 characters).
+    #[inline]
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// The key usage. Required for every key spec but SYMMETRIC_DEFAULT.
+    #[inline]
     pub fn key_usage(mut self, usage: KeyUsage) -> Self {
         self.key_usage = Some(usage);
         self
     }
 
     /// The key spec (default SYMMETRIC_DEFAULT).
+    #[inline]
     pub fn key_spec(mut self, spec: KeySpec) -> Self {
         self.key_spec = Some(spec);
         self
@@ -105,6 +108,7 @@ impl KmsKeySpecBuilder {
 
     /// Terraform's older name of [`key_spec`](Self::key_spec). Setting both to different values
     /// is an error.
+    #[inline]
     pub fn customer_master_key_spec(mut self, spec: KeySpec) -> Self {
         self.customer_master_key_spec = Some(spec);
         self
@@ -113,36 +117,42 @@ impl KmsKeySpecBuilder {
     /// The origin of the key material. Usually implied: AWS_KMS, or AWS_CLOUDHSM /
     /// EXTERNAL_KEY_STORE for a custom key store. Set EXTERNAL for a key whose material you
     /// import yourself.
+    #[inline]
     pub fn origin(mut self, origin: Origin) -> Self {
         self.origin = Some(origin);
         self
     }
 
     /// The custom key store to create the key in (SYMMETRIC_DEFAULT only, never multi-Region).
+    #[inline]
     pub fn custom_key_store_id(mut self, id: impl Into<String>) -> Self {
         self.custom_key_store_id = Some(id.into());
         self
     }
 
     /// The key's id in the external key manager (external key stores only).
+    #[inline]
     pub fn xks_key_id(mut self, id: impl Into<String>) -> Self {
         self.xks_key_id = Some(id.into());
         self
     }
 
     /// The key policy as JSON text.
+    #[inline]
     pub fn policy(mut self, json: impl Into<String>) -> Self {
         self.policy = Some(PolicyInput::Text(json.into()));
         self
     }
 
     /// The key policy as a JSON value (what Terraform's `jsonencode` would take).
+    #[inline]
     pub fn policy_value(mut self, value: serde_json::Value) -> Self {
         self.policy = Some(PolicyInput::Value(value));
         self
     }
 
     /// An already parsed key policy.
+    #[inline]
     pub fn key_policy(mut self, policy: KeyPolicy) -> Self {
         self.policy = Some(PolicyInput::Parsed(policy));
         self
@@ -150,42 +160,49 @@ impl KmsKeySpecBuilder {
 
     /// Skip KMS's policy lockout safety check (default false). Only for policies that
     /// deliberately leave no principal able to change them.
+    #[inline]
     pub fn bypass_policy_lockout_safety_check(mut self, bypass: bool) -> Self {
         self.bypass_policy_lockout_safety_check = bypass;
         self
     }
 
     /// Days to wait before deleting the key when it is destroyed (7–30, default 30).
+    #[inline]
     pub fn deletion_window_in_days(mut self, days: i64) -> Self {
         self.deletion_window_in_days = Some(days);
         self
     }
 
     /// Whether the key is enabled (default true).
+    #[inline]
     pub fn is_enabled(mut self, enabled: bool) -> Self {
         self.is_enabled = enabled;
         self
     }
 
     /// Whether automatic rotation is on (default false).
+    #[inline]
     pub fn enable_key_rotation(mut self, enabled: bool) -> Self {
         self.enable_key_rotation = enabled;
         self
     }
 
     /// The rotation period in days (90–2560; only with rotation on).
+    #[inline]
     pub fn rotation_period_in_days(mut self, days: i64) -> Self {
         self.rotation_period_in_days = Some(days);
         self
     }
 
     /// Whether the key is a multi-Region primary key (default false).
+    #[inline]
     pub fn multi_region(mut self, multi_region: bool) -> Self {
         self.multi_region = multi_region;
         self
     }
 
     /// Adds one tag (and manages tags from now on).
+    #[inline]
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags
             .get_or_insert_with(BTreeMap::new)
@@ -207,6 +224,7 @@ impl KmsKeySpecBuilder {
     }
 
     /// Stops managing tags (the default).
+    #[inline]
     pub fn unmanaged_tags(mut self) -> Self {
         self.tags = None;
         self
@@ -223,7 +241,10 @@ impl KmsKeySpecBuilder {
         };
 
         // description
-        if let Some(d) = &self.description {
+        // Byte length bounds the character count: count characters only when it could matter.
+        if let Some(d) = &self.description
+            && d.len() > MAX_DESCRIPTION_CHARS
+        {
             let n = d.chars().count();
             if n > MAX_DESCRIPTION_CHARS {
                 err(
@@ -448,11 +469,19 @@ impl KmsKeySpecBuilder {
                 );
             }
             for (k, v) in &map {
-                let path = FieldPath::new("tags").key(k);
-                let kn = k.chars().count();
+                // Built only for a tag that has a problem: most have none, and the path
+                // (JSON-quoted key) costs more than the checks themselves.
+                let path = || FieldPath::new("tags").key(k);
+                // The exact count is only needed (and only shown) when the bytes allow too
+                // many characters; otherwise 0 or "some, few enough" (1) decides.
+                let kn = if k.len() > MAX_TAG_KEY_CHARS {
+                    k.chars().count()
+                } else {
+                    k.len().min(1)
+                };
                 if kn == 0 || kn > MAX_TAG_KEY_CHARS {
                     err(
-                        path.clone(),
+                        path(),
                         ErrorCode::TagKeyLength,
                         format!("tag key is {kn} characters long; KMS allows 1 to {MAX_TAG_KEY_CHARS}"),
                     );
@@ -462,28 +491,32 @@ impl KmsKeySpecBuilder {
                     && k[..RESERVED_TAG_PREFIX.len()].eq_ignore_ascii_case(RESERVED_TAG_PREFIX)
                 {
                     err(
-                        path.clone(),
+                        path(),
                         ErrorCode::TagKeyReserved,
                         "tag keys starting with aws: are reserved for AWS; choose another key".into(),
                     );
                 } else if k == OWNERSHIP_TAG_KEY {
                     err(
-                        path.clone(),
+                        path(),
                         ErrorCode::TagKeyReserved,
                         format!("{OWNERSHIP_TAG_KEY} is written by kms-key to record a key's logical name; choose another key"),
                     );
                 }
                 if let Some(c) = k.chars().chain(v.chars()).find(|c| !is_tag_char(*c)) {
                     err(
-                        path.clone(),
+                        path(),
                         ErrorCode::TagCharacters,
                         format!("has the character {c:?}; allowed are letters, numbers, spaces (not tabs, line feeds or other control characters) and + - = . _ : / @"),
                     );
                 }
-                let vn = v.chars().count();
+                let vn = if v.len() > MAX_TAG_VALUE_CHARS {
+                    v.chars().count()
+                } else {
+                    0
+                };
                 if vn > MAX_TAG_VALUE_CHARS {
                     err(
-                        path,
+                        path(),
                         ErrorCode::TagValueLength,
                         format!("tag value is {vn} characters long; KMS allows at most {MAX_TAG_VALUE_CHARS}"),
                     );

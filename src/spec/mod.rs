@@ -60,6 +60,7 @@ pub struct KmsKeySpec {
 
 impl KmsKeySpec {
     /// A builder with every field unset (Terraform's defaults).
+    #[inline]
     pub fn builder() -> KmsKeySpecBuilder {
         KmsKeySpecBuilder::default()
     }

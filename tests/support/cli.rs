@@ -81,10 +81,7 @@ pub fn call(operation: &str, key_id: Option<&str>) -> Value {
 /// Removes every `api_calls[].duration_ms` (a measured time, so never an exact value) after
 /// checking that it is a time: a non-negative number of milliseconds.
 pub fn without_durations(mut v: Value) -> Value {
-    for key in v["keys"].as_array_mut().expect("a keys array") {
-        let Some(calls) = key.get_mut("api_calls").and_then(Value::as_array_mut) else {
-            continue;
-        };
+    fn strip(calls: &mut Vec<Value>) {
         for c in calls {
             let ms = c
                 .as_object_mut()
@@ -92,6 +89,14 @@ pub fn without_durations(mut v: Value) -> Value {
                 .remove("duration_ms")
                 .expect("every api_calls entry has duration_ms");
             assert!(ms.as_f64().is_some_and(|ms| ms >= 0.0), "duration_ms {ms}");
+        }
+    }
+    if let Some(calls) = v.get_mut("index_calls").and_then(Value::as_array_mut) {
+        strip(calls);
+    }
+    for key in v["keys"].as_array_mut().expect("a keys array") {
+        if let Some(calls) = key.get_mut("api_calls").and_then(Value::as_array_mut) {
+            strip(calls);
         }
     }
     v

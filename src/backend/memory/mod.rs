@@ -15,6 +15,8 @@
 //!   never multi-Region);
 //! - the key-state table: what `Disabled`, `PendingDeletion` and `PendingImport` keys refuse,
 //!   and which keys can rotate at all.
+//! - request quotas, when asked to ([`InMemoryBackendBuilder::enforce_quotas`]): requests over
+//!   an operation's quota per second are throttled (`Rate exceeded`), in Tokio's clock.
 //!
 //! It also answers like AWS where a lax peer would not: GetKeyPolicy answers the policy
 //! reformatted (compare policies by meaning), a key scheduled for deletion is gone once its
@@ -61,6 +63,7 @@
 
 mod clock;
 mod hooks;
+mod quota;
 mod rules;
 mod snapshot;
 mod state;
@@ -73,9 +76,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::backend::rate_limit::Quotas;
 use crate::backend::{
-    BackendError, CreateKeyRequest, DeletionScheduled, KeyMetadata, KeyPage, KmsBackend, Operation,
-    RotationStatus, Tag, TagPage,
+    BackendError, CreateKeyRequest, DeletionScheduled, ErrorKind, KeyMetadata, KeyPage, KmsBackend,
+    Operation, RotationStatus, Tag, TagPage,
 };
 use crate::spec::Origin;
 
@@ -84,6 +88,7 @@ pub use hooks::{Call, Fault};
 pub use snapshot::SnapshotError;
 
 use hooks::FaultScript;
+use quota::QuotaEnforcer;
 use rules::{Failure, partition_of};
 use state::{State, StateConfig, StoreKind, StoreRecord};
 
@@ -121,6 +126,7 @@ pub struct InMemoryBackendBuilder {
     clock: Clock,
     list_keys_page_size: usize,
     tags_page_size: usize,
+    quotas: Option<Quotas>,
 }
 
 impl Default for InMemoryBackendBuilder {
@@ -136,6 +142,7 @@ impl Default for InMemoryBackendBuilder {
             clock: Clock::system(),
             list_keys_page_size: InMemoryBackend::DEFAULT_LIST_KEYS_PAGE_SIZE,
             tags_page_size: InMemoryBackend::DEFAULT_TAGS_PAGE_SIZE,
+            quotas: None,
         }
     }
 }
@@ -222,6 +229,18 @@ impl InMemoryBackendBuilder {
         self
     }
 
+    /// Enforces request quotas as KMS does (off by default): a request of an operation that
+    /// already had its quota's worth of requests admitted within the last second (Tokio's
+    /// clock, so paused-clock tests are exact) is refused with
+    /// [`Throttled`](crate::backend::ErrorKind::Throttled) and AWS's message
+    /// `"Rate exceeded"`, changing nothing. A request is judged when it arrives, before the
+    /// [latency](Self::latency); refused requests do not count against the quota and do not
+    /// consume scripted faults. Pass [`Quotas::kms_defaults`] for KMS's published quotas.
+    pub fn enforce_quotas(mut self, quotas: Quotas) -> Self {
+        self.quotas = Some(quotas);
+        self
+    }
+
     /// The backend, with an empty store.
     pub fn build(self) -> InMemoryBackend {
         let caller_principal = self.caller_principal.unwrap_or_else(|| {
@@ -241,7 +260,9 @@ impl InMemoryBackendBuilder {
             tags_page_size: self.tags_page_size,
             seed: self.seed,
         });
-        InMemoryBackend::from_state(state, self.clock, self.latency)
+        let backend = InMemoryBackend::from_state(state, self.clock, self.latency);
+        backend.set_enforced_quotas(self.quotas);
+        backend
     }
 }
 
@@ -251,6 +272,7 @@ struct Inner {
     calls: Vec<Call>,
     clock: Clock,
     latency: Option<Duration>,
+    quotas: Option<QuotaEnforcer>,
 }
 
 /// What an operation sees while it runs (under the lock).
@@ -320,6 +342,7 @@ impl InMemoryBackend {
                 calls: Vec::new(),
                 clock,
                 latency,
+                quotas: None,
             })),
         }
     }
@@ -362,9 +385,28 @@ impl InMemoryBackend {
         self.lock().clock = clock.into();
     }
 
+    /// Makes principals known from now on (CreateKey/PutKeyPolicy may name them), as if they
+    /// had been created in IAM. Kept in snapshots.
+    pub fn add_known_principals<I, S>(&self, principals: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.lock()
+            .state
+            .known_principals
+            .extend(principals.into_iter().map(Into::into));
+    }
+
     /// Sets or clears the delay before every answer.
     pub fn set_latency(&self, latency: Option<Duration>) {
         self.lock().latency = latency;
+    }
+
+    /// Starts enforcing `quotas` (see [`InMemoryBackendBuilder::enforce_quotas`]) with an empty
+    /// history, or stops enforcing with `None`.
+    pub fn set_enforced_quotas(&self, quotas: Option<Quotas>) {
+        self.lock().quotas = quotas.map(QuotaEnforcer::new);
     }
 
     // ----- call log -----
@@ -503,17 +545,37 @@ impl InMemoryBackend {
 
     // ----- the call path -----
 
-    /// Runs one operation: latency, purge of expired keys, scripted faults, hidden reads, the
-    /// operation itself, then the call log.
+    /// Runs one operation: the quota check (on arrival), latency, purge of expired keys,
+    /// scripted faults, hidden reads, the operation itself, then the call log.
     async fn run<T>(
         &self,
         operation: Operation,
         key: Option<&str>,
         op: impl FnOnce(&mut Ctx<'_>) -> Result<T, Failure>,
     ) -> Result<T, BackendError> {
-        let latency = self.lock().latency;
+        let (latency, throttled) = {
+            let mut inner = self.lock();
+            let admitted = match inner.quotas.as_mut() {
+                Some(q) => q.admit(operation, tokio::time::Instant::now()),
+                None => true,
+            };
+            (inner.latency, !admitted)
+        };
         if let Some(delay) = latency.filter(|d| !d.is_zero()) {
             tokio::time::sleep(delay).await;
+        }
+        if throttled {
+            // Answered like any refusal, after the round trip, and logged; nothing else runs.
+            let fault = Fault::new(ErrorKind::Throttled);
+            let mut guard = self.lock();
+            let logged_key = key.map(|k| guard.state.resolve_for_log(k));
+            tracing::debug!(operation = %operation, "in-memory KMS call throttled");
+            guard.calls.push(Call::new(
+                operation,
+                logged_key.as_deref(),
+                Err(fault.kind()),
+            ));
+            return Err(BackendError::new(fault.kind(), operation, fault.message()));
         }
 
         let mut guard = self.lock();

@@ -177,6 +177,11 @@ pub(super) struct State {
     /// key id → position in `keys`; rebuilt after loading and after a purge.
     #[serde(skip)]
     index: HashMap<String, usize>,
+    /// No key's deletion date is earlier than this (`None`: no key is pending deletion), so
+    /// that the purge run before every call does not walk every key. May be earlier than the
+    /// real earliest date (after a cancel), never later.
+    #[serde(skip)]
+    earliest_deletion: Option<i64>,
 }
 
 /// The settings a fresh store starts from.
@@ -207,6 +212,7 @@ impl State {
             next_seq: 0,
             keys: Vec::new(),
             index: HashMap::new(),
+            earliest_deletion: None,
         }
     }
 
@@ -225,6 +231,7 @@ impl State {
         }
         self.list_keys_page_size = self.list_keys_page_size.max(1);
         self.tags_page_size = self.tags_page_size.max(1);
+        self.earliest_deletion = self.keys.iter().filter_map(|k| k.deletion_date).min();
         Ok(())
     }
 
@@ -316,6 +323,9 @@ impl State {
 
     /// Removes keys whose deletion date has passed: KMS deletes them then.
     pub(super) fn purge_expired(&mut self, now: i64, script: &mut FaultScript) {
+        if self.earliest_deletion.is_none_or(|d| d > now) {
+            return;
+        }
         let before = self.keys.len();
         self.keys.retain(|k| {
             let gone = k.deletion_date.is_some_and(|d| d <= now);
@@ -327,6 +337,8 @@ impl State {
         if self.keys.len() != before {
             // Positions moved; the keys themselves stay consistent.
             let _ = self.rebuild_index();
+        } else {
+            self.earliest_deletion = self.keys.iter().filter_map(|k| k.deletion_date).min();
         }
     }
 
@@ -869,6 +881,10 @@ impl State {
         let deletion_date = now + i64::from(days) * DAY_SECS;
         key.key_state = KeyState::PendingDeletion;
         key.deletion_date = Some(deletion_date);
+        self.earliest_deletion = Some(
+            self.earliest_deletion
+                .map_or(deletion_date, |d| d.min(deletion_date)),
+        );
         key.pending_window_in_days = Some(days);
         Ok(DeletionScheduled {
             key_id: arn,
@@ -967,6 +983,42 @@ mod tests {
         }
         assert_eq!(decode_tag_marker("zz"), None);
         assert_eq!(decode_tag_marker("t0"), None);
+    }
+
+    #[test]
+    fn purge_waits_for_the_earliest_deletion_date() {
+        let mut state = State::new(StateConfig {
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            caller_principal: "arn:aws:iam::111122223333:role/admin".into(),
+            known_principals: BTreeSet::new(),
+            custom_key_stores: BTreeMap::new(),
+            list_keys_page_size: 100,
+            tags_page_size: 50,
+            seed: 0,
+        });
+        let mut script = FaultScript::default();
+        let mut create = || {
+            state
+                .create_key(CreateKeyRequest::new(), 0, &mut script)
+                .unwrap()
+                .key_id
+        };
+        let (a, b, c) = (create(), create(), create());
+        assert_eq!(state.earliest_deletion, None);
+        state.schedule_key_deletion(&b, Some(20), 0).unwrap();
+        state.schedule_key_deletion(&a, Some(7), 0).unwrap();
+        assert_eq!(state.earliest_deletion, Some(7 * DAY_SECS));
+        // A cancelled key leaves the bound early (never late); the next purge tightens it.
+        state.cancel_key_deletion(&a).unwrap();
+        state.purge_expired(10 * DAY_SECS, &mut script);
+        assert_eq!(state.earliest_deletion, Some(20 * DAY_SECS));
+        assert_eq!(state.key_count(), 3);
+        state.purge_expired(20 * DAY_SECS, &mut script);
+        assert_eq!(state.key_count(), 2);
+        assert_eq!(state.earliest_deletion, None);
+        assert!(state.lookup(&b).is_err());
+        assert!(state.lookup(&c).is_ok());
     }
 
     #[test]
