@@ -1878,9 +1878,21 @@ mod tests {
         let (backend, r) = setup();
         r.reconcile(&spec(), &Target::name("a")).await.unwrap();
         backend.fail_next(ListResourceTags, 1, ErrorKind::AccessDenied);
-        // Unreadable tags: skipped.
+        // Unreadable tags: recorded, and a name on no readable key cannot be created then.
         let index = r.index_names(1).await.unwrap();
         assert_eq!(index.name_count(), 0);
+        assert_eq!(index.unreadable().len(), 1);
+        assert_eq!(index.unreadable()[0].1, ErrorKind::AccessDenied);
+        backend.clear_calls();
+        let err = r
+            .reconcile_resolved(&spec(), &index.resolve("a"), &ReconcileOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ReconcileError::NameLookupIncomplete { .. }),
+            "{err:?}"
+        );
+        assert_eq!(backend.writes(), []);
         backend.fail_next(ListResourceTags, 1, ErrorKind::Validation);
         let err = r.index_names(1).await.unwrap_err();
         assert_eq!(err.backend_kind(), Some(ErrorKind::Validation));
