@@ -73,45 +73,9 @@ enum Command {
         json: bool,
     },
     /// Show what apply would change.
-    Plan {
-        /// A spec JSON file or a Terraform JSON configuration (*.tf.json).
-        file: PathBuf,
-        #[command(flatten)]
-        target: TargetArgs,
-        /// Plan restoring a key that is pending deletion instead of refusing.
-        #[arg(long)]
-        restore: bool,
-        /// Create a new key even though a key with the same name is pending deletion (that
-        /// one stays scheduled for deletion, with the data encrypted under it).
-        #[arg(long, conflicts_with = "restore")]
-        new_key: bool,
-        /// Keys worked on at once.
-        #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
-        concurrency: usize,
-        /// Print machine-readable JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(RunArgs),
     /// Make the live keys match the file.
-    Apply {
-        /// A spec JSON file or a Terraform JSON configuration (*.tf.json).
-        file: PathBuf,
-        #[command(flatten)]
-        target: TargetArgs,
-        /// Restore a key that is pending deletion (CancelKeyDeletion) instead of refusing.
-        #[arg(long)]
-        restore: bool,
-        /// Create a new key even though a key with the same name is pending deletion (that
-        /// one stays scheduled for deletion, with the data encrypted under it).
-        #[arg(long, conflicts_with = "restore")]
-        new_key: bool,
-        /// Keys worked on at once.
-        #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
-        concurrency: usize,
-        /// Print machine-readable JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Apply(RunArgs),
     /// Print a spec file that matches a live key (its plan is empty).
     Import {
         /// The key id or ARN.
@@ -128,6 +92,28 @@ enum Command {
         #[arg(long, value_name = "DAYS", default_value_t = 30)]
         window: u8,
     },
+}
+
+/// What `plan` and `apply` take.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// A spec JSON file or a Terraform JSON configuration (*.tf.json).
+    file: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Restore a key that is pending deletion (CancelKeyDeletion) instead of refusing.
+    #[arg(long)]
+    restore: bool,
+    /// Create a new key even though a key with the same name is pending deletion (that
+    /// one stays scheduled for deletion, with the data encrypted under it).
+    #[arg(long, conflicts_with = "restore")]
+    new_key: bool,
+    /// Keys worked on at once.
+    #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -314,26 +300,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             report.print_validate(*json);
             Ok(ExitCode::from(if report.ok() { 0 } else { 1 }))
         }
-        Command::Plan {
-            file,
-            target,
-            restore,
-            new_key,
-            concurrency,
-            json,
-        } => {
-            let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
-                return Ok(ExitCode::from(1));
+        Command::Plan(args) => {
+            let (inputs, _backend, fleet, mut out) = match prepare(&cli, args, "plan").await? {
+                Ok(ready) => ready,
+                Err(code) => return Ok(code),
             };
-            if let Err(code) = check_key_id(&inputs, target) {
-                return Ok(code);
-            }
-            let backend = Backend::open(&cli, false).await?;
-            let options = ReconcileOptions::restore(*restore).with_new_key_while_pending(*new_key);
-            let fleet = fleet(&backend, options, *concurrency);
-            let mut out = output::Run::new("plan", *json, &inputs);
             match fleet
-                .plan(entries(&inputs, target), |e| out.on_plan(e))
+                .plan(entries(&inputs, &args.target), |e| out.on_plan(e))
                 .await
             {
                 Ok(report) => Ok(out.finish_plan(&report)),
@@ -341,28 +314,15 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 Err(e) => Err(e.to_string()),
             }
         }
-        Command::Apply {
-            file,
-            target,
-            restore,
-            new_key,
-            concurrency,
-            json,
-        } => {
-            let Some(inputs) = load_or_report(file, target.name.as_deref(), *json) else {
-                return Ok(ExitCode::from(1));
+        Command::Apply(args) => {
+            let (inputs, backend, fleet, mut out) = match prepare(&cli, args, "apply").await? {
+                Ok(ready) => ready,
+                Err(code) => return Ok(code),
             };
-            if let Err(code) = check_key_id(&inputs, target) {
-                return Ok(code);
-            }
-            let backend = Backend::open(&cli, true).await?;
-            let options = ReconcileOptions::restore(*restore).with_new_key_while_pending(*new_key);
-            let fleet = fleet(&backend, options, *concurrency);
-            let mut out = output::Run::new("apply", *json, &inputs);
             // Plan every key first, as Terraform does: if any key's plan is refused (or cannot
             // be made), nothing is written, and the plans say why.
             let planned = match fleet
-                .plan(entries(&inputs, target), |e| out.on_plan_for_apply(e))
+                .plan(entries(&inputs, &args.target), |e| out.on_plan_for_apply(e))
                 .await
             {
                 Ok(report) => report,
@@ -448,6 +408,26 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
     }
+}
+
+/// Reads FILE and opens the backend for `plan` (read only) or `apply` (locks the state);
+/// `Ok(Err(code))` when the input is refused (already reported).
+async fn prepare(
+    cli: &Cli,
+    args: &RunArgs,
+    verb: &'static str,
+) -> Result<Result<(Inputs, Backend, Fleet, output::Run), ExitCode>, String> {
+    let Some(inputs) = load_or_report(&args.file, args.target.name.as_deref(), args.json) else {
+        return Ok(Err(ExitCode::from(1)));
+    };
+    if let Err(code) = check_key_id(&inputs, &args.target) {
+        return Ok(Err(code));
+    }
+    let backend = Backend::open(cli, verb == "apply").await?;
+    let options = ReconcileOptions::restore(args.restore).with_new_key_while_pending(args.new_key);
+    let fleet = fleet(&backend, options, args.concurrency);
+    let out = output::Run::new(verb, args.json, &inputs);
+    Ok(Ok((inputs, backend, fleet, out)))
 }
 
 fn load_or_report(file: &std::path::Path, name: Option<&str>, json: bool) -> Option<Inputs> {
