@@ -991,7 +991,12 @@ impl Reconciler {
     }
 
     /// Schedules the target key's deletion after `window` (the spec's deletion window). A key
-    /// already pending deletion is left as it is (success, nothing written).
+    /// already pending deletion is left as it is (success, nothing changed).
+    ///
+    /// By key id this is one call, `ScheduleKeyDeletion`; only when KMS refuses it with
+    /// `KMSInvalidStateException` does a `DescribeKey` tell an already pending key (success)
+    /// from a state that forbids deletion (the error). By name, the name look-up finds the key
+    /// and its state first, and a key already pending gets no call at all.
     ///
     /// # Errors
     /// [`ReconcileError::NotFound`] for an unknown key; backend failures.
@@ -1003,35 +1008,37 @@ impl Reconciler {
         let mut ctx = Ctx::default();
         let span = tracing::info_span!("destroy", target = %target);
         async {
-            let meta = match target {
-                Target::KeyId(id) => self.describe(&mut ctx, id).await,
-                Target::Name(name) => match crate::spec::validate_name(name) {
-                    Err(e) => return Err(e.into()),
-                    Ok(()) => self
+            let key = match target {
+                // One call: ScheduleKeyDeletion at once. Only if KMS refuses it as
+                // KMSInvalidState does a DescribeKey tell whether the key was already pending.
+                Target::KeyId(id) => id.clone(),
+                Target::Name(name) => {
+                    crate::spec::validate_name(name)?;
+                    let found = match self
                         .find_by_name(&mut ctx, name)
                         .await
-                        .and_then(|l| l.for_destroy(name)),
-                },
-            };
-            let meta = match meta {
-                Ok(Some(m)) => m,
-                Ok(None) => {
-                    return Err(ReconcileError::NotFound {
-                        target: target.clone(),
-                    });
+                        .and_then(|l| l.for_destroy(name))
+                    {
+                        Ok(found) => found,
+                        Err(e) => return Err(e.with_calls(ctx.calls)),
+                    };
+                    let Some(meta) = found else {
+                        return Err(ReconcileError::NotFound {
+                            target: target.clone(),
+                        });
+                    };
+                    if meta.key_state == KeyState::PendingDeletion {
+                        return Ok(DestroyOutcome {
+                            key_id: meta.key_id,
+                            scheduled: false,
+                            deletion_date: crate::plan::fmt_date(meta.deletion_date),
+                            api_calls: ctx.calls,
+                        });
+                    }
+                    meta.key_id
                 }
-                Err(e) => return Err(e.with_calls(ctx.calls)),
             };
-            if meta.key_state == KeyState::PendingDeletion {
-                return Ok(DestroyOutcome {
-                    key_id: meta.key_id,
-                    scheduled: false,
-                    deletion_date: crate::plan::fmt_date(meta.deletion_date),
-                    api_calls: ctx.calls,
-                });
-            }
             let days = i32::from(window.days());
-            let key = meta.key_id.clone();
             let backend = &self.backend;
             let r = self
                 .call(
@@ -1042,21 +1049,44 @@ impl Reconciler {
                     || backend.schedule_key_deletion(&key, Some(days)),
                 )
                 .await;
-            match r {
-                Ok(d) => Ok(DestroyOutcome {
-                    key_id: meta.key_id,
-                    scheduled: true,
-                    deletion_date: crate::plan::fmt_date(d.deletion_date),
-                    api_calls: ctx.calls,
-                }),
-                Err(source) => Err(ReconcileError::Backend {
-                    operation: Operation::ScheduleKeyDeletion,
-                    key_id: Some(meta.key_id),
-                    applied: Vec::new(),
-                    api_calls: ctx.calls,
-                    source: Box::new(source),
-                }),
-            }
+            let source = match r {
+                Ok(d) => {
+                    return Ok(DestroyOutcome {
+                        key_id: bare_key_id(&d.key_id).unwrap_or(&key).to_owned(),
+                        scheduled: true,
+                        deletion_date: crate::plan::fmt_date(d.deletion_date),
+                        api_calls: ctx.calls,
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Err(ReconcileError::NotFound {
+                        target: target.clone(),
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::InvalidState => {
+                    // Refused, nothing changed: already pending deletion (success), or a state
+                    // that forbids deletion (the error).
+                    match self.describe(&mut ctx, &key).await {
+                        Ok(Some(meta)) if meta.key_state == KeyState::PendingDeletion => {
+                            return Ok(DestroyOutcome {
+                                key_id: meta.key_id,
+                                scheduled: false,
+                                deletion_date: crate::plan::fmt_date(meta.deletion_date),
+                                api_calls: ctx.calls,
+                            });
+                        }
+                        _ => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            Err(ReconcileError::Backend {
+                operation: Operation::ScheduleKeyDeletion,
+                key_id: Some(key),
+                applied: Vec::new(),
+                api_calls: ctx.calls,
+                source: Box::new(source),
+            })
         }
         .instrument(span)
         .await
@@ -1529,6 +1559,14 @@ pub(crate) fn join_failed(e: tokio::task::JoinError) -> ! {
         Ok(payload) => std::panic::resume_unwind(payload),
         Err(e) => panic!("a reconcile task was cancelled: {e}"),
     }
+}
+
+/// The key id inside a key ARN (`arn:...:key/ID`), or the text itself when it is a bare id.
+fn bare_key_id(id: &str) -> Option<&str> {
+    if id.is_empty() {
+        return None;
+    }
+    Some(id.rsplit_once(":key/").map_or(id, |(_, k)| k))
 }
 
 fn backend_error(

@@ -361,14 +361,60 @@ async fn deletion_window_create_never_schedules_and_window_changes_are_no_change
     assert_eq!(backend.writes(), [ScheduleKeyDeletion]);
     let meta = backend.describe_key(&out.key_id).await.unwrap();
     assert_eq!(meta.pending_deletion_window_in_days, Some(7));
-    // Destroying again: already pending, nothing written.
+    // Destroying again by name: already pending, found so by the look-up, no call to change it.
+    backend.clear_calls();
+    let again = r
+        .destroy(&Target::name("a"), DeletionWindow::DEFAULT)
+        .await
+        .unwrap();
+    assert!(!again.scheduled);
+    assert_eq!(backend.writes(), []);
+    // By key id: one ScheduleKeyDeletion, which KMS refuses (already pending) and which changes
+    // nothing; a DescribeKey confirms it. Success, the first window kept.
     backend.clear_calls();
     let again = r
         .destroy(&Target::key_id(&out.key_id), DeletionWindow::DEFAULT)
         .await
         .unwrap();
     assert!(!again.scheduled);
-    assert_eq!(backend.writes(), []);
+    let calls: Vec<_> = backend
+        .calls()
+        .iter()
+        .map(|c| (c.operation(), c.outcome()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            (ScheduleKeyDeletion, Err(ErrorKind::InvalidState)),
+            (DescribeKey, Ok(()))
+        ]
+    );
+    let meta = backend.describe_key(&out.key_id).await.unwrap();
+    assert_eq!(meta.pending_deletion_window_in_days, Some(7));
+}
+
+#[tokio::test]
+async fn destroy_by_key_id_is_one_call() {
+    let (backend, r) = setup(InMemoryBackend::new());
+    let out = r
+        .reconcile(&spec(KmsKeySpec::builder()), &Target::name("a"))
+        .await
+        .unwrap();
+    backend.clear_calls();
+    let d = r
+        .destroy(&Target::key_id(&out.arn), DeletionWindow::new(7).unwrap())
+        .await
+        .unwrap();
+    assert!(d.scheduled);
+    assert_eq!(d.key_id, out.key_id);
+    assert_eq!(
+        backend
+            .calls()
+            .iter()
+            .map(|c| c.operation())
+            .collect::<Vec<_>>(),
+        [ScheduleKeyDeletion]
+    );
 }
 
 #[tokio::test]
