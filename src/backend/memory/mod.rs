@@ -1,8 +1,8 @@
 //! The in-memory KMS: the strict reference implementation of [`KmsBackend`].
 //!
 //! [`InMemoryBackend`] behaves like AWS KMS, not like a lax emulator: it refuses what AWS
-//! refuses, with the same error kinds and messages (see `aws-ground-truth.md` in the design
-//! notes), and answers what AWS answers. It enforces:
+//! refuses, with the same error kinds and messages (as recorded from real AWS answers in the
+//! project's design notes), and answers what AWS answers. It enforces:
 //!
 //! - the key spec / key usage matrix (usage required except for `SYMMETRIC_DEFAULT`), SM2 only
 //!   in the China Regions, ML-KEM everywhere else;

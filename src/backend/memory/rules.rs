@@ -1,6 +1,6 @@
 //! AWS's answers as data: error messages, algorithm lists, partitions, policy formatting.
 //!
-//! Messages follow `aws-ground-truth.md` where it records them; the rest follow the AWS API
+//! Messages follow answers recorded from real AWS where there are records; the rest follow the AWS API
 //! reference's constraint wording (the "N validation errors detected" form).
 
 use serde_json::Value;
