@@ -598,12 +598,18 @@ pub async fn key_of_other_region_or_account_is_not_found(kms: &dyn KmsBackend) {
         },
         ..at.clone()
     };
-    for elsewhere in [other_region, other_account] {
+    // The message names the ARN built with the caller's Region (recorded AWS answers).
+    for elsewhere in [other_region, other_account.clone()] {
         let arn = elsewhere.key_arn(&key.key_id);
+        let named = Location {
+            region: at.region.clone(),
+            ..elsewhere
+        }
+        .key_arn(&key.key_id);
         assert_error(
             kms.describe_key(&arn).await,
             ErrorKind::NotFound,
-            &format!("Key '{arn}' does not exist"),
+            &format!("Key '{named}' does not exist"),
         );
     }
 }

@@ -279,8 +279,12 @@ impl State {
                 && parts[4] == self.account_id;
             return match self.index.get(id) {
                 Some(&i) if ours => Ok(i),
-                // A key of another account or Region is not visible here.
-                _ => Err(Failure::not_found(given)),
+                // A key of another account or Region is not visible here. KMS answers from the
+                // caller's Region, and its message names the ARN built with that Region.
+                _ => Err(Failure::not_found(&format!(
+                    "arn:{}:kms:{}:{}:key/{id}",
+                    parts[1], self.region, parts[4]
+                ))),
             };
         }
         if given.starts_with("alias/") {
