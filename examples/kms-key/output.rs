@@ -202,6 +202,16 @@ impl Run {
 
     /// One plan-run event.
     pub fn on_plan(&mut self, event: FleetEvent<'_, Planned>) {
+        self.on_event(event, |_, p| print!("{}", p.plan));
+    }
+
+    /// One apply-run event.
+    pub fn on_apply(&mut self, event: FleetEvent<'_, Outcome>) {
+        self.on_event(event, print_outcome);
+    }
+
+    /// Progress and, for people, each key's result as it finishes (`show` prints a success).
+    fn on_event<T>(&mut self, event: FleetEvent<'_, T>, show: impl Fn(&str, &T)) {
         match event {
             FleetEvent::Indexed {
                 keys_scanned,
@@ -216,7 +226,7 @@ impl Run {
                 let name = self.names[index].clone();
                 self.progress(done, &name);
                 match result {
-                    Ok(p) if !self.json => print!("{}", p.plan),
+                    Ok(t) if !self.json => show(&name, t),
                     Ok(_) => {}
                     Err(e) => self.fail(&name, e),
                 }
@@ -274,31 +284,6 @@ impl Run {
             );
         }
         self.finish_plan(report)
-    }
-
-    /// One apply-run event.
-    pub fn on_apply(&mut self, event: FleetEvent<'_, Outcome>) {
-        match event {
-            FleetEvent::Indexed {
-                keys_scanned,
-                api_calls,
-            } => self.indexed(keys_scanned, api_calls),
-            FleetEvent::Finished {
-                index,
-                result,
-                done,
-                ..
-            } => {
-                let name = self.names[index].clone();
-                self.progress(done, &name);
-                match result {
-                    Ok(o) if !self.json => print_outcome(&name, o),
-                    Ok(_) => {}
-                    Err(e) => self.fail(&name, e),
-                }
-            }
-            _ => {}
-        }
     }
 
     pub fn finish_plan(self, report: &FleetReport<Planned>) -> ExitCode {
