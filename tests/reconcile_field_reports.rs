@@ -129,12 +129,33 @@ async fn new_principal_propagation_retries_create_key_until_visible() {
     let role = "arn:aws:iam::111122223333:role/new-role";
     let (backend, r) = setup(InMemoryBackend::new());
     backend.principal_visible_after(role, 2);
+    let started = tokio::time::Instant::now();
     let out = r
         .reconcile(&propagation_spec(role), &Target::name("a"))
         .await
         .unwrap();
     assert_eq!(backend.writes(), [CreateKey, CreateKey, CreateKey]);
     assert_eq!(out.writes(), [CreateKey, CreateKey, CreateKey]);
+    // The attempts of one call, the first two refused as invalid principals.
+    let creates: Vec<(u32, Option<ErrorKind>)> = out
+        .api_calls
+        .iter()
+        .filter(|c| c.operation == CreateKey)
+        .map(|c| (c.attempt, c.error))
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            (1, Some(ErrorKind::InvalidPrincipals)),
+            (2, Some(ErrorKind::InvalidPrincipals)),
+            (3, None)
+        ]
+    );
+    // Backoff between them (paused clock: only the engine's sleeps move it), within the
+    // propagation budget's 60 s.
+    let waited = started.elapsed();
+    assert!(waited > std::time::Duration::ZERO, "no backoff: {waited:?}");
+    assert!(waited <= std::time::Duration::from_secs(60), "{waited:?}");
     assert_eq!(backend.key_count(), 1);
     // Description, policy and tags travelled inside CreateKey: no follow-up writes, and the key has them.
     let meta = backend.describe_key(&out.key_id).await.unwrap();
@@ -146,6 +167,8 @@ async fn new_principal_propagation_retries_create_key_until_visible() {
         .tags;
     let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
     assert_eq!(keys, ["env", "kms-key:name"]);
+    let policy = backend.get_key_policy(&out.key_id).await.unwrap();
+    assert!(policy.contains(role), "{policy}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -153,15 +176,15 @@ async fn new_principal_propagation_gives_up_with_a_typed_error_and_zero_keys() {
     let role = "arn:aws:iam::111122223333:role/never";
     let (backend, r) = setup(InMemoryBackend::new());
     backend.principal_visible_after(role, 1_000);
+    let started = tokio::time::Instant::now();
     let err = r
         .reconcile(&propagation_spec(role), &Target::name("a"))
         .await
         .unwrap_err();
     assert_eq!(err.backend_kind(), Some(ErrorKind::InvalidPrincipals));
-    let budget = kms_key::RetryPolicy::default()
-        .propagation_budget()
-        .max_attempts as usize;
-    assert_eq!(backend.writes(), vec![CreateKey; budget]);
+    // The default propagation budget: 8 attempts within 60 s.
+    assert_eq!(backend.writes(), vec![CreateKey; 8]);
+    assert!(started.elapsed() <= std::time::Duration::from_secs(60));
     assert_eq!(backend.key_count(), 0);
 }
 
@@ -203,6 +226,10 @@ async fn lockout_safety_check_bypass_creates_in_one_call() {
     assert!(out.created);
     assert_eq!(backend.writes(), [CreateKey]);
     assert_eq!(backend.key_count(), 1);
+    let kms_key::Change::CreateKey(create) = &out.changes[0] else {
+        panic!("{:?}", out.changes)
+    };
+    assert!(create.to_request().bypass_policy_lockout_safety_check);
 }
 
 async fn key_with(backend: &InMemoryBackend, enabled: bool, rotation: bool) -> String {
@@ -254,6 +281,25 @@ async fn rotation_vs_enabled_ordering_a_disabled_right_after_enable_is_retried()
         ]
     );
     assert_eq!(out.final_state.rotation.map(|r| r.enabled), Some(true));
+}
+
+#[tokio::test(start_paused = true)]
+async fn rotation_vs_enabled_ordering_a_disabled_after_enable_gives_up_after_the_budget() {
+    let (backend, r) = setup(InMemoryBackend::new());
+    let id = key_with(&backend, false, false).await;
+    backend.fail_next(EnableKeyRotation, 100, ErrorKind::Disabled);
+    let err = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().enable_key_rotation(true)),
+            &Target::key_id(&id),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.backend_kind(), Some(ErrorKind::Disabled));
+    // The default consistency budget: 6 attempts.
+    let mut expected = vec![EnableKey];
+    expected.extend([EnableKeyRotation; 6]);
+    assert_eq!(backend.writes(), expected);
 }
 
 #[tokio::test]
@@ -443,14 +489,30 @@ async fn tags_create_carries_tags_in_create_key() {
         .await
         .unwrap();
     assert_eq!(backend.writes(), [CreateKey]);
+    // Read back from the backend, not from the outcome (which is derived from the request).
+    let tags = backend
+        .list_resource_tags(&out.key_id, None)
+        .await
+        .unwrap()
+        .tags;
     assert_eq!(
-        out.final_state
-            .tags
-            .as_ref()
-            .and_then(|t| t.get("env"))
-            .map(String::as_str),
-        Some("dev")
+        tags,
+        [
+            kms_key::backend::Tag::new("env", "dev"),
+            kms_key::backend::Tag::new("kms-key:name", "a")
+        ]
     );
+    // The drift the report describes: a second run must find nothing to write.
+    backend.clear_calls();
+    let again = r
+        .reconcile(
+            &spec(KmsKeySpec::builder().tag("env", "dev")),
+            &Target::name("a"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.writes(), []);
+    assert_eq!(backend.writes(), []);
 }
 
 #[tokio::test]
