@@ -1601,15 +1601,12 @@ fn spec_of(live: &ObservedKey) -> Result<KmsKeySpec, String> {
         b = b.xks_key_id(x.clone());
     }
     if let Some(policy) = &live.policy {
-        let parsed: KeyPolicy = match policy.parsed() {
-            Some(p) => p.clone(),
-            None => {
-                return Err(format!(
-                    "the live key policy does not parse: {}",
-                    policy.text()
-                ));
-            }
-        };
+        // KMS answers the policy indented: the spec holds it compact, as a spec file would,
+        // and so within KMS's size limit whenever the policy KMS accepted was.
+        let compact = crate::policy::compact_text(policy.text())
+            .ok_or_else(|| format!("the live key policy does not parse: {}", policy.text()))?;
+        let parsed = KeyPolicy::parse(&compact)
+            .map_err(|e| format!("the live key policy cannot be expressed in a spec: {e}"))?;
         // The lint refuses a policy no one could change; the live key has one, so say so.
         if parsed.locks_out_everyone() {
             b = b.bypass_policy_lockout_safety_check(true);

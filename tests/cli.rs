@@ -13,7 +13,8 @@ use support::cli::{Workdir, assert_exit, call, seed, without_durations};
 const ARN_PREFIX: &str = "arn:aws:kms:us-east-1:111122223333:key/";
 
 /// The policy the in-memory backend gives a key created without one, as the text it stores.
-const DEFAULT_POLICY: &str = "{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {\n      \"AWS\" : \"arn:aws:iam::111122223333:root\"\n    },\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  } ]\n}";
+/// The default policy as `import` prints it: compact, members in KMS's order.
+const DEFAULT_POLICY: &str = r#"{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#;
 
 /// The CreateKey change `apply examples/seed/a.json` plans and makes.
 fn create_a() -> Value {

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use support::cli::{Output, Workdir, assert_exit, call, seed, without_durations};
 use support::moto::{ACCOUNT_ID, MotoServer};
 
-/// The policy moto gives a key created without one, as the text it answers.
-const MOTO_DEFAULT_POLICY: &str = r#"{"Version": "2012-10-17", "Id": "key-default-1", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}"#;
+/// The policy moto gives a key created without one, as `import` prints it (compact).
+const MOTO_DEFAULT_POLICY: &str = r#"{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"}]}"#;
 
 fn arn(key_id: &str) -> String {
     format!("arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/{key_id}")

@@ -815,3 +815,43 @@ async fn import_of_a_policy_denying_put_key_policy_to_everyone_sets_the_bypass()
     let imported = r.import(&id).await.unwrap();
     assert!(imported.bypass_policy_lockout_safety_check());
 }
+
+#[tokio::test]
+async fn import_of_a_policy_near_the_size_limit_gives_a_valid_spec_file() {
+    // KMS answers GetKeyPolicy indented, which makes a policy accepted at nearly 32 KB longer
+    // than 32 KB: the imported spec holds it compact, so it stays valid and round-trips.
+    let (backend, r) = setup(InMemoryBackend::new());
+    let mut statements = vec![r#"{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}"#.to_owned()];
+    let with = |statements: &[String]| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        )
+    };
+    // As many statements as fit in 32 KB.
+    loop {
+        let i = statements.len();
+        statements.push(format!(r#"{{"Sid":"S{i:03}","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"}}"#));
+        if with(&statements).len() > kms_key::policy::MAX_POLICY_BYTES {
+            statements.pop();
+            break;
+        }
+    }
+    let policy = with(&statements);
+    let mut req = request();
+    req.policy = Some(policy);
+    let id = existing(&backend, req).await;
+    let live = backend.get_key_policy(&id).await.unwrap();
+    assert!(
+        live.len() > kms_key::policy::MAX_POLICY_BYTES,
+        "{}",
+        live.len()
+    );
+
+    let imported = r.import(&id).await.unwrap();
+    let text = serde_json::to_string(&imported).unwrap();
+    assert_eq!(KmsKeySpec::from_json(&text).unwrap(), imported);
+    backend.clear_calls();
+    let planned = r.plan(&imported, &Target::key_id(&id)).await.unwrap();
+    assert!(planned.plan.is_empty(), "{}", planned.plan);
+}

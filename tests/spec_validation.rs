@@ -939,3 +939,34 @@ fn sm2_is_valid_with_a_china_regions_warning() {
         assert!(built.warnings().is_empty(), "{spec}");
     }
 }
+
+#[test]
+fn a_leniently_parsed_policy_is_checked_again_by_the_builder() {
+    use kms_key::policy::KeyPolicy;
+    // parse_observed takes what KMS returns without its input checks; a spec must not.
+    let no_effect = KeyPolicy::parse_observed(r#"{"Statement":{"Principal":"*"}}"#).unwrap();
+    assert!(!no_effect.is_checked());
+    assert_eq!(
+        failures(
+            b().key_policy(no_effect)
+                .bypass_policy_lockout_safety_check(true)
+                .build()
+        ),
+        one("policy.Statement.Effect", ErrorCode::PolicyEffectInvalid)
+    );
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}","Effect":"Allow","Principal":{{"AWS":"111122223333"}},"Action":"kms:*","Resource":"*"}}]}}"#,
+        "a".repeat(kms_key::policy::MAX_POLICY_BYTES)
+    );
+    assert_eq!(
+        failures(
+            b().key_policy(KeyPolicy::parse_observed(&big).unwrap())
+                .build()
+        ),
+        one("policy", ErrorCode::PolicyTooLarge)
+    );
+    // A checked policy goes in as it is.
+    let checked = KeyPolicy::parse(P_ROOT).unwrap();
+    assert!(checked.is_checked());
+    assert!(b().key_policy(checked).build().is_ok());
+}

@@ -75,6 +75,9 @@ pub struct KeyPolicy {
     doc: Doc,
     /// Lint findings, computed during the parse (they need the statement indices as written).
     warnings: Vec<Warning>,
+    /// Whether every check KMS makes on a policy it is sent passed ([`KeyPolicy::parse`]), as
+    /// opposed to the lenient [`KeyPolicy::parse_observed`]. A spec only holds checked policies.
+    checked: bool,
 }
 
 impl KeyPolicy {
@@ -156,6 +159,7 @@ impl KeyPolicy {
                         text: text.to_owned(),
                         doc: n.doc,
                         warnings: n.warnings,
+                        checked: strict,
                     });
                 }
             }
@@ -183,6 +187,13 @@ impl KeyPolicy {
             r#"{{"Version":"2012-10-17","Id":"key-default-1","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:{partition}:iam::{account_id}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
         ))
         .expect("the default policy is a JSON object with a statement list")
+    }
+
+    /// Whether this policy passed every check of [`KeyPolicy::parse`] (size, characters,
+    /// grammar, principals); `false` for one from [`KeyPolicy::parse_observed`] or
+    /// [`KeyPolicy::default_for_account`], which the spec builder checks again before use.
+    pub fn is_checked(&self) -> bool {
+        self.checked
     }
 
     /// The policy text that is sent to KMS: the text as given ([`KeyPolicy::from_value`]: the
@@ -359,6 +370,11 @@ fn json_string_body(s: &str) -> String {
         .and_then(|q| q.strip_suffix('"'))
         .unwrap_or_default()
         .to_owned()
+}
+
+/// `text` as compact JSON, members in their order (`None` when it is not JSON).
+pub(crate) fn compact_text(text: &str) -> Option<String> {
+    json::parse(text).ok().map(|j| j.to_compact_text())
 }
 
 impl PartialEq for KeyPolicy {

@@ -151,7 +151,9 @@ impl KmsKeySpecBuilder {
         self
     }
 
-    /// An already parsed key policy.
+    /// An already parsed key policy. One that was not parsed with every check
+    /// ([`KeyPolicy::parse_observed`], see [`KeyPolicy::is_checked`]) is checked again by
+    /// [`build`](Self::build), so a spec never holds a policy KMS would refuse.
     #[inline]
     pub fn key_policy(mut self, policy: KeyPolicy) -> Self {
         self.policy = Some(PolicyInput::Parsed(policy));
@@ -532,7 +534,8 @@ impl KmsKeySpecBuilder {
                 let parsed = match input {
                     PolicyInput::Text(t) => KeyPolicy::parse(&t),
                     PolicyInput::Value(v) => KeyPolicy::from_value(&v),
-                    PolicyInput::Parsed(p) => Ok(p),
+                    PolicyInput::Parsed(p) if p.is_checked() => Ok(p),
+                    PolicyInput::Parsed(p) => KeyPolicy::parse(p.as_str()),
                 };
                 match parsed {
                     Ok(p) => {
