@@ -628,7 +628,7 @@ impl Reconciler {
     }
 
     /// Scans the account once and indexes its keys by logical name: `ListKeys` (one call per
-    /// 100 keys, AWS's default page) and `ListResourceTags` for every key listed, with up to
+    /// 1000 keys, KMS's largest page) and `ListResourceTags` for every key listed, with up to
     /// `concurrency` (at least 1) tag reads in flight at once. Keys whose tags this caller may
     /// not read (other teams', AWS managed) are skipped, as in a look-up by name.
     ///

@@ -322,7 +322,7 @@ async fn create_key_sends_every_field_and_reads_the_metadata() {
 #[tokio::test]
 async fn list_keys_passes_markers_through() {
     let first = mock!(Client::list_keys)
-        .match_requests(|r| r.marker().is_none() && r.limit().is_none())
+        .match_requests(|r| r.marker().is_none() && r.limit() == Some(1000))
         .then_output(|| {
             ListKeysOutput::builder()
                 .keys(
@@ -336,7 +336,7 @@ async fn list_keys_passes_markers_through() {
                 .build()
         });
     let second = mock!(Client::list_keys)
-        .match_requests(|r| r.marker() == Some("page-2"))
+        .match_requests(|r| r.marker() == Some("page-2") && r.limit() == Some(1000))
         .then_output(|| {
             ListKeysOutput::builder()
                 .keys(

@@ -349,7 +349,8 @@ async fn the_name_scan_reads_tags_concurrently_too() {
 #[tokio::test]
 async fn the_name_index_is_built_once_per_run() {
     const N: usize = 250;
-    let kms = InMemoryBackend::new();
+    // Pages of 100 (KMS's default page) so that the scan pages.
+    let kms = InMemoryBackend::builder().list_keys_page_size(100).build();
     let fleet = fleet_over(Arc::new(kms.clone())).concurrency(16);
     fleet.apply(named(N), |_| {}).await.unwrap();
     kms.clear_calls();
@@ -363,7 +364,7 @@ async fn the_name_index_is_built_once_per_run() {
             .all(|r| r.result.as_ref().unwrap().writes().is_empty())
     );
     // One scan: 3 ListKeys pages of 100 and one ListResourceTags per key; then per key one
-    // DescribeKey and one GetKeyRotationStatus (tags come from the scan). 4N + 3 calls, where a
+    // DescribeKey and one GetKeyRotationStatus (tags come from the scan). 3N + 3 calls, where a
     // look-up per key would make N × (3 + N) for the look-ups alone.
     assert_eq!(kms.count(ListKeys), 3);
     assert_eq!(kms.count(ListResourceTags), N);

@@ -1245,6 +1245,20 @@ mod paging {
     use super::*;
 
     #[tokio::test]
+    async fn list_keys_pages_hold_1000_keys_by_default() {
+        // KMS's largest page, which the backends ask for.
+        let kms = InMemoryBackend::new();
+        for _ in 0..1001 {
+            create_default(&kms).await;
+        }
+        let first = kms.list_keys(None).await.unwrap();
+        assert_eq!(first.keys.len(), 1000);
+        let second = kms.list_keys(first.next_marker.as_deref()).await.unwrap();
+        assert_eq!(second.keys.len(), 1);
+        assert_eq!(second.next_marker, None);
+    }
+
+    #[tokio::test]
     async fn list_keys_pages_in_creation_order() {
         let kms = InMemoryBackend::builder().list_keys_page_size(2).build();
         let mut ids = Vec::new();

@@ -495,6 +495,9 @@ fn next_marker(
     }
 }
 
+/// The most keys one `ListKeys` page may hold (the API's `Limit` range is 1–1000).
+const LIST_KEYS_PAGE_LIMIT: i32 = 1000;
+
 #[async_trait]
 impl KmsBackend for AwsBackend {
     async fn create_key(&self, request: CreateKeyRequest) -> Result<KeyMetadata, BackendError> {
@@ -757,6 +760,9 @@ impl KmsBackend for AwsBackend {
         let out = self
             .client
             .list_keys()
+            // KMS's largest page (its default is 100): a name scan of a large account makes a
+            // tenth of the calls.
+            .limit(LIST_KEYS_PAGE_LIMIT)
             .set_marker(marker.map(str::to_owned))
             .send()
             .await

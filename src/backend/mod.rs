@@ -549,7 +549,8 @@ pub trait KmsBackend: Send + Sync + fmt::Debug {
     ) -> Result<DeletionScheduled, BackendError>;
     /// `CancelKeyDeletion`: answers the key id (an ARN, as AWS does).
     async fn cancel_key_deletion(&self, key_id: &str) -> Result<String, BackendError>;
-    /// `ListKeys`: one page, starting at `marker`.
+    /// `ListKeys`: one page, starting at `marker`. Implementations ask for KMS's largest page
+    /// (1000 keys), so that a name scan makes as few calls as the API allows.
     async fn list_keys(&self, marker: Option<&str>) -> Result<KeyPage, BackendError>;
 }
 

@@ -217,7 +217,8 @@ impl InMemoryBackendBuilder {
         self
     }
 
-    /// Keys per ListKeys page (default 100, AWS's default; at least 1).
+    /// Keys per ListKeys page (default 1000, the largest page KMS gives, which the backends ask
+    /// for; at least 1).
     pub fn list_keys_page_size(mut self, size: usize) -> Self {
         self.list_keys_page_size = size;
         self
@@ -318,8 +319,8 @@ impl InMemoryBackend {
     pub const DEFAULT_REGION: &'static str = "us-east-1";
     /// The caller principal of [`InMemoryBackend::new`].
     pub const DEFAULT_CALLER_PRINCIPAL: &'static str = "arn:aws:iam::111122223333:role/admin";
-    /// Keys per ListKeys page unless configured.
-    pub const DEFAULT_LIST_KEYS_PAGE_SIZE: usize = 100;
+    /// Keys per ListKeys page unless configured: KMS's largest page, which the backends ask for.
+    pub const DEFAULT_LIST_KEYS_PAGE_SIZE: usize = 1000;
     /// Tags per ListResourceTags page unless configured.
     pub const DEFAULT_TAGS_PAGE_SIZE: usize = 50;
 
