@@ -419,36 +419,45 @@ fn check_immutable(spec: &KmsKeySpec, live: &ObservedKey) -> Result<(), PlanErro
     Ok(())
 }
 
+/// The refusals that need nothing but what `DescribeKey` tells (immutable fields, key state).
+/// The engine checks them before it reads a key's other facets, so that a refused plan costs
+/// one read.
+pub(crate) fn refuse_early(
+    spec: &KmsKeySpec,
+    live: &ObservedKey,
+    restore: bool,
+) -> Result<(), PlanError> {
+    check_immutable(spec, live)?;
+    match live.state {
+        KeyState::Enabled | KeyState::Disabled | KeyState::PendingImport => Ok(()),
+        KeyState::PendingDeletion if restore => Ok(()),
+        KeyState::PendingDeletion => Err(PlanError::PendingDeletion {
+            key_id: live.key_id.clone(),
+            deletion_date: fmt_date(live.deletion_date),
+        }),
+        state => Err(PlanError::UnmanageableState {
+            key_id: live.key_id.clone(),
+            state,
+        }),
+    }
+}
+
 fn plan_update(
     spec: &KmsKeySpec,
     live: &ObservedKey,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    check_immutable(spec, live)?;
+    refuse_early(spec, live, options.restore)?;
     let mut changes = Vec::new();
 
     // Where the key stands once the earlier changes are made.
     let mut enabled = live.enabled;
-    match live.state {
-        KeyState::Enabled | KeyState::Disabled | KeyState::PendingImport => {}
-        KeyState::PendingDeletion if options.restore => {
-            changes.push(Change::CancelKeyDeletion {
-                deletion_date: fmt_date(live.deletion_date),
-            });
-            enabled = false; // CancelKeyDeletion leaves the key Disabled.
-        }
-        KeyState::PendingDeletion => {
-            return Err(PlanError::PendingDeletion {
-                key_id: live.key_id.clone(),
-                deletion_date: fmt_date(live.deletion_date),
-            });
-        }
-        state => {
-            return Err(PlanError::UnmanageableState {
-                key_id: live.key_id.clone(),
-                state,
-            });
-        }
+    if live.state == KeyState::PendingDeletion {
+        // Refused above unless restoring.
+        changes.push(Change::CancelKeyDeletion {
+            deletion_date: fmt_date(live.deletion_date),
+        });
+        enabled = false; // CancelKeyDeletion leaves the key Disabled.
     }
     // Until its material is imported, an EXTERNAL key refuses EnableKey and DisableKey.
     let manage_enabled = live.state != KeyState::PendingImport;

@@ -834,7 +834,10 @@ impl Reconciler {
         };
         let observed = match found {
             Some((meta, tags)) => {
-                match self.observe_found(&mut ctx, spec, meta, Some(tags)).await {
+                match self
+                    .observe_found(&mut ctx, spec, meta, Some(tags), options.restore)
+                    .await
+                {
                     Ok(o) => Some(o),
                     Err(e) => return Err(e.with_calls(ctx.calls)),
                 }
@@ -1143,18 +1146,24 @@ impl Reconciler {
                 }
             }
         };
-        self.observe_found(ctx, spec, meta, tags).await.map(Some)
+        self.observe_found(ctx, spec, meta, tags, options.restore)
+            .await
+            .map(Some)
     }
 
-    /// Reads the facets of a found key that `spec` manages (`tags`: already read, or not).
+    /// Reads the facets of a found key that `spec` manages (`tags`: already read, or not),
+    /// unless what `DescribeKey` told already refuses the plan (an immutable field that
+    /// differs, a key pending deletion without `restore`).
     async fn observe_found(
         &self,
         ctx: &mut Ctx,
         spec: &KmsKeySpec,
         meta: KeyMetadata,
         tags: Option<BTreeMap<String, String>>,
+        restore: bool,
     ) -> Result<ObservedKey, ReconcileError> {
         let mut live = ObservedKey::from_metadata(&meta);
+        crate::plan::refuse_early(spec, &live, restore)?;
         if spec.policy().is_some() {
             self.read_policy(ctx, &mut live).await?;
         }

@@ -595,6 +595,54 @@ async fn immutable_fields_and_defaults_changes_are_typed_errors_with_zero_writes
 }
 
 #[tokio::test]
+async fn immutable_fields_and_defaults_refusal_reads_nothing_but_describe_key() {
+    // DescribeKey alone decides the refusal: the policy, rotation and tags the spec also
+    // manages are not read for a plan that cannot be made.
+    let (backend, r) = setup(InMemoryBackend::new());
+    let id = existing(&backend, request()).await;
+    let d = spec(
+        KmsKeySpec::builder()
+            .multi_region(true)
+            .policy(P_ROOT)
+            .tag("env", "dev")
+            .enable_key_rotation(true),
+    );
+    let err = r.reconcile(&d, &Target::key_id(&id)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ReconcileError::Plan(PlanError::Immutable {
+                field: "multi_region",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        backend.calls(),
+        [kms_key::backend::memory::Call::ok(DescribeKey, &id)]
+    );
+    // The same for a key pending deletion.
+    backend.schedule_key_deletion(&id, None).await.unwrap();
+    backend.clear_calls();
+    let d = spec(
+        KmsKeySpec::builder()
+            .policy(P_ROOT)
+            .tag("env", "dev")
+            .enable_key_rotation(true),
+    );
+    let err = r.reconcile(&d, &Target::key_id(&id)).await.unwrap_err();
+    assert!(
+        matches!(err, ReconcileError::Plan(PlanError::PendingDeletion { .. })),
+        "{err:?}"
+    );
+    assert_eq!(
+        backend.calls(),
+        [kms_key::backend::memory::Call::ok(DescribeKey, &id)]
+    );
+}
+
+#[tokio::test]
 async fn orphan_after_partial_create_rerun_finds_the_key_after_any_call() {
     let d = spec(
         KmsKeySpec::builder()
