@@ -50,8 +50,8 @@ fn observed(spec: &KmsKeySpec) -> ObservedKey {
             .plan(spec, &Target::name("orders"))
             .await
             .expect("planned");
-        assert!(planned.plan.is_empty());
-        planned.observed.expect("exists")
+        assert!(planned.plan().is_empty());
+        planned.observed().cloned().expect("exists")
     })
 }
 
@@ -74,11 +74,17 @@ fn plans(c: &mut Criterion) {
     };
     let options = PlanOptions::named("orders");
     assert_eq!(
-        plan(&desired, Some(&live), &options).unwrap().changes.len(),
+        plan(&desired, Some(&live), &options)
+            .unwrap()
+            .changes()
+            .len(),
         0
     );
     assert_eq!(
-        plan(&changed, Some(&live), &options).unwrap().changes.len(),
+        plan(&changed, Some(&live), &options)
+            .unwrap()
+            .changes()
+            .len(),
         3
     );
 

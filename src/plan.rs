@@ -281,18 +281,35 @@ impl PlanError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Plan {
-    /// The logical name, when the key is known by one.
-    pub name: Option<String>,
-    /// The key id; `None` when the key is to be created.
-    pub key_id: Option<String>,
-    /// The changes, in the order they will be made.
-    pub changes: Vec<Change>,
-    /// What a person should know about this plan (shown with it; empty for most plans).
+    pub(crate) name: Option<String>,
+    pub(crate) key_id: Option<String>,
+    pub(crate) changes: Vec<Change>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
+// Read-only: `Reconciler::apply` trusts a plan to be what `plan` computed for its key.
 impl Plan {
+    /// The logical name, when the key is known by one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The key id; `None` when the key is to be created.
+    pub fn key_id(&self) -> Option<&str> {
+        self.key_id.as_deref()
+    }
+
+    /// The changes, in the order they will be made.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// What a person should know about this plan (shown with it; empty for most plans).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
     /// Whether nothing needs to change.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()

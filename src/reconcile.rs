@@ -164,19 +164,43 @@ fn ser_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S:
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Planned {
-    /// The target as given.
-    pub target: Target,
-    /// The spec planned for.
-    pub spec: KmsKeySpec,
-    /// The live key; `None` when it is to be created.
-    pub observed: Option<ObservedKey>,
-    /// The changes.
-    pub plan: Plan,
-    /// The read calls made to observe.
-    pub api_calls: Vec<ApiCall>,
+    pub(crate) target: Target,
+    pub(crate) spec: KmsKeySpec,
+    pub(crate) observed: Option<ObservedKey>,
+    pub(crate) plan: Plan,
+    pub(crate) api_calls: Vec<ApiCall>,
     /// Made right before its own apply (by `reconcile`, or a fleet that just planned): no
     /// stale-create check is needed.
     pub(crate) fresh: bool,
+}
+
+// Read-only: `apply` writes to the observed key what the plan says, so neither can be changed
+// between `plan` and `apply`.
+impl Planned {
+    /// The target as given.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The spec planned for.
+    pub fn spec(&self) -> &KmsKeySpec {
+        &self.spec
+    }
+
+    /// The live key; `None` when it is to be created.
+    pub fn observed(&self) -> Option<&ObservedKey> {
+        self.observed.as_ref()
+    }
+
+    /// The changes.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The read calls made to observe.
+    pub fn api_calls(&self) -> &[ApiCall] {
+        &self.api_calls
+    }
 }
 
 /// A key carrying a logical name in its ownership tag, with every tag it had when it was read.

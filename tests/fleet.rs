@@ -523,7 +523,7 @@ async fn plan_writes_nothing() {
     let ops: Vec<Vec<Operation>> = report
         .results
         .iter()
-        .map(|r| r.result.as_ref().unwrap().plan.operations())
+        .map(|r| r.result.as_ref().unwrap().plan().operations())
         .collect();
     assert_eq!(ops, [vec![DisableKey], vec![], vec![CreateKey]]);
     assert_eq!(kms.writes(), []);

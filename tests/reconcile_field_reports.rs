@@ -825,7 +825,7 @@ async fn import_matches_the_live_key_exactly() {
         let imported = r.import(&id).await.unwrap();
         backend.clear_calls();
         let planned = r.plan(&imported, &Target::key_id(&id)).await.unwrap();
-        assert!(planned.plan.is_empty(), "{id}: {}", planned.plan);
+        assert!(planned.plan().is_empty(), "{id}: {}", planned.plan());
         // The imported spec round-trips through its file form.
         let text = serde_json::to_string(&imported).unwrap();
         assert_eq!(KmsKeySpec::from_json(&text).unwrap(), imported);
@@ -846,7 +846,7 @@ async fn import_of_a_locked_policy_sets_the_bypass() {
         r.plan(&imported, &Target::key_id(&id))
             .await
             .unwrap()
-            .plan
+            .plan()
             .is_empty()
     );
 }
@@ -901,5 +901,5 @@ async fn import_of_a_policy_near_the_size_limit_gives_a_valid_spec_file() {
     assert_eq!(KmsKeySpec::from_json(&text).unwrap(), imported);
     backend.clear_calls();
     let planned = r.plan(&imported, &Target::key_id(&id)).await.unwrap();
-    assert!(planned.plan.is_empty(), "{}", planned.plan);
+    assert!(planned.plan().is_empty(), "{}", planned.plan());
 }

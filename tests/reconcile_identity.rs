@@ -152,12 +152,12 @@ async fn restore_reads_rotation_after_cancel_and_makes_no_unneeded_rotation_writ
         .plan_with(&d, &Target::name("a"), &ReconcileOptions::restore(true))
         .await
         .unwrap();
-    assert_eq!(planned.plan.operations(), [CancelKeyDeletion, EnableKey]);
-    assert_eq!(planned.plan.notes.len(), 1);
+    assert_eq!(planned.plan().operations(), [CancelKeyDeletion, EnableKey]);
+    assert_eq!(planned.plan().notes().len(), 1);
     // No GetKeyRotationStatus while the key is pending deletion: KMS would say "off".
     assert!(
         !planned
-            .api_calls
+            .api_calls()
             .iter()
             .any(|c| c.operation == GetKeyRotationStatus)
     );
@@ -173,7 +173,7 @@ async fn restore_reads_rotation_after_cancel_and_makes_no_unneeded_rotation_writ
         r.plan(&d, &Target::key_id(&id))
             .await
             .unwrap()
-            .plan
+            .plan()
             .is_empty()
     );
 }

@@ -139,7 +139,7 @@ proptest! {
             match r.reconcile(&spec, &Target::key_id(&id)).await {
                 Ok(out) => {
                     let again = r.plan(&spec, &Target::key_id(&id)).await.unwrap();
-                    prop_assert!(again.plan.is_empty(), "not converged: {}", again.plan);
+                    prop_assert!(again.plan().is_empty(), "not converged: {}", again.plan());
                     let second = r.reconcile(&spec, &Target::key_id(&id)).await.unwrap();
                     prop_assert_eq!(second.writes(), vec![]);
                     // The derived final state agrees with a fresh observation of what it read.
@@ -184,7 +184,7 @@ proptest! {
             backend.clear_faults();
             r.reconcile(&spec, &Target::name("k")).await.unwrap();
             prop_assert_eq!(backend.key_count(), 1);
-            prop_assert!(r.plan(&spec, &Target::name("k")).await.unwrap().plan.is_empty());
+            prop_assert!(r.plan(&spec, &Target::name("k")).await.unwrap().plan().is_empty());
             Ok(())
         })?;
     }
@@ -207,7 +207,7 @@ proptest! {
                 backend.clear_faults();
                 r.reconcile(&spec, &Target::name("k")).await.unwrap();
                 prop_assert_eq!(backend.key_count(), 1, "k={}", k);
-                prop_assert!(r.plan(&spec, &Target::name("k")).await.unwrap().plan.is_empty(), "k={}", k);
+                prop_assert!(r.plan(&spec, &Target::name("k")).await.unwrap().plan().is_empty(), "k={}", k);
             }
             Ok(())
         })?;

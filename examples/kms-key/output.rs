@@ -202,7 +202,7 @@ impl Run {
 
     /// One plan-run event.
     pub fn on_plan(&mut self, event: FleetEvent<'_, Planned>) {
-        self.on_event(event, |_, p| print!("{}", p.plan));
+        self.on_event(event, |_, p| print!("{}", p.plan()));
     }
 
     /// One apply-run event.
@@ -297,9 +297,9 @@ impl Run {
                     i,
                     match &r.result {
                         Ok(p) => {
-                            let mut v = json!({"name": name, "key_id": p.plan.key_id, "changes": p.plan.changes});
-                            if !p.plan.notes.is_empty() {
-                                v["notes"] = json!(p.plan.notes);
+                            let mut v = json!({"name": name, "key_id": p.plan().key_id(), "changes": p.plan().changes()});
+                            if !p.plan().notes().is_empty() {
+                                v["notes"] = json!(p.plan().notes());
                             }
                             v
                         }
