@@ -1545,10 +1545,12 @@ impl Reconciler {
                 ErrorKind::Disabled if on.disabled => self.retry.consistency,
                 _ => Budget::NONE,
             };
-            if attempt >= budget.max_attempts || started.elapsed() >= budget.total {
+            let elapsed = started.elapsed();
+            if attempt >= budget.max_attempts || elapsed >= budget.total {
                 return Err(err);
             }
-            let wait = budget.backoff(attempt);
+            // The last wait ends with the budget: the total is a bound on the whole call.
+            let wait = budget.backoff(attempt).min(budget.total - elapsed);
             tracing::debug!(operation = operation.as_str(), attempt, ?wait, kind = ?err.kind(), "retrying");
             tokio::time::sleep(wait).await;
         }

@@ -28,7 +28,8 @@ pub struct Budget {
     pub initial_backoff: Duration,
     /// The longest single backoff.
     pub max_backoff: Duration,
-    /// No retry is started once this much time has passed since the first attempt.
+    /// The longest a call may take with its retries: no retry starts once this much time has
+    /// passed since the first attempt, and no backoff reaches past it.
     pub total: Duration,
 }
 
