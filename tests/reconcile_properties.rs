@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use kms_key::backend::memory::InMemoryBackend;
 use kms_key::backend::{CreateKeyRequest, ErrorKind, KmsBackend, Operation, Tag};
+use kms_key::policy::KeyPolicy;
 use kms_key::spec::{KeySpec, KeyUsage};
 use kms_key::{KmsKeySpec, PlanError, ReconcileError, Reconciler, Target};
 use proptest::prelude::*;
@@ -24,19 +25,23 @@ struct Facets {
     enabled: bool,
     rotation: bool,
     period: Option<u16>,
+    multi_region: bool,
 }
 
-fn pair() -> impl Strategy<Value = (KeySpec, KeyUsage)> {
-    proptest::sample::select(vec![
-        (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt),
-        (KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt),
-        (KeySpec::Rsa2048, KeyUsage::SignVerify),
-        (KeySpec::EccNistP256, KeyUsage::KeyAgreement),
-        (KeySpec::Hmac256, KeyUsage::GenerateVerifyMac),
-    ])
+/// Every spec/usage pair AWS allows outside the China Regions, symmetric keys weighted up (only
+/// they rotate), and whether the key is multi-Region.
+fn pair() -> impl Strategy<Value = (KeySpec, KeyUsage, bool)> {
+    let mut pairs: Vec<(KeySpec, KeyUsage)> = KeySpec::ALL
+        .iter()
+        .filter(|s| **s != KeySpec::Sm2)
+        .flat_map(|s| s.allowed_usages().iter().map(move |u| (*s, *u)))
+        .collect();
+    pairs.extend([(KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt); 8]);
+    (proptest::sample::select(pairs), any::<bool>()).prop_map(|((s, u), mr)| (s, u, mr))
 }
 
-fn facets(pair: (KeySpec, KeyUsage)) -> impl Strategy<Value = Facets> {
+fn facets((spec, usage, multi_region): (KeySpec, KeyUsage, bool)) -> impl Strategy<Value = Facets> {
+    let pair = (spec, usage);
     let tags = proptest::option::of(proptest::collection::vec(
         ("[a-c]{1,2}", "[x-z]{0,2}"),
         0..4,
@@ -60,6 +65,7 @@ fn facets(pair: (KeySpec, KeyUsage)) -> impl Strategy<Value = Facets> {
                     enabled,
                     rotation,
                     period: if rotation { period } else { None },
+                    multi_region,
                 }
             },
         )
@@ -74,6 +80,7 @@ impl Facets {
         let mut b = KmsKeySpec::builder()
             .key_spec(self.pair.0)
             .key_usage(self.pair.1)
+            .multi_region(self.multi_region)
             .is_enabled(self.enabled)
             .enable_key_rotation(self.rotation);
         if let Some(d) = &self.description {
@@ -95,6 +102,7 @@ impl Facets {
         let mut req = CreateKeyRequest::new();
         req.key_spec = Some(self.pair.0);
         req.key_usage = Some(self.pair.1);
+        req.multi_region = self.multi_region;
         req.description = self.description.clone();
         req.policy = self.policy.map(|p| POLICIES[p].to_owned());
         let unique: std::collections::BTreeMap<_, _> =
@@ -142,8 +150,32 @@ proptest! {
                     prop_assert!(again.plan().is_empty(), "not converged: {}", again.plan());
                     let second = r.reconcile(&spec, &Target::key_id(&id)).await.unwrap();
                     prop_assert_eq!(second.writes(), vec![]);
-                    // The derived final state agrees with a fresh observation of what it read.
-                    prop_assert_eq!(out.final_state.enabled, desired.enabled);
+                    // The final state derived from the plan and the write answers agrees with a
+                    // fresh observation, facet by facet.
+                    let seen = again.observed().expect("the key exists");
+                    let derived = &out.final_state;
+                    prop_assert_eq!(derived.state, seen.state);
+                    prop_assert_eq!(derived.enabled, desired.enabled);
+                    prop_assert_eq!(derived.enabled, seen.enabled);
+                    prop_assert_eq!(&derived.description, &seen.description);
+                    prop_assert_eq!(
+                        derived.rotation.map(|r| r.enabled),
+                        seen.rotation.map(|r| r.enabled)
+                    );
+                    if desired.period.is_some() {
+                        prop_assert_eq!(
+                            derived.rotation.and_then(|r| r.period_in_days),
+                            seen.rotation.and_then(|r| r.period_in_days)
+                        );
+                    }
+                    if desired.tags.is_some() {
+                        prop_assert_eq!(&derived.tags, &seen.tags);
+                    }
+                    if let Some(p) = desired.policy {
+                        let desired_policy = KeyPolicy::parse(POLICIES[p]).unwrap();
+                        prop_assert!(derived.policy.as_ref().is_some_and(|d| d.matches(&desired_policy)));
+                        prop_assert!(seen.policy.as_ref().is_some_and(|d| d.matches(&desired_policy)));
+                    }
                 }
                 Err(ReconcileError::Plan(PlanError::RotationOnDisabledKey { .. })) => {
                     let live_period = live.period.unwrap_or(365);
@@ -185,6 +217,52 @@ proptest! {
             r.reconcile(&spec, &Target::name("k")).await.unwrap();
             prop_assert_eq!(backend.key_count(), 1);
             prop_assert!(r.plan(&spec, &Target::name("k")).await.unwrap().plan().is_empty());
+            Ok(())
+        })?;
+    }
+
+    /// (2b) The same on the update path: faults on every read and write an update of an
+    /// existing key can make. Converges or returns a typed error; the key is never deleted or
+    /// replaced.
+    #[test]
+    fn transient_faults_on_updates_never_replace_or_delete(
+        (live, desired) in live_and_desired(),
+        faults in proptest::collection::vec((0usize..12, 1usize..4, 0usize..4), 0..8),
+    ) {
+        runtime().block_on(async {
+            let backend = Arc::new(InMemoryBackend::new());
+            let r = Reconciler::new(backend.clone());
+            let id = live.create_live(&backend).await;
+            let ops = [
+                Operation::DescribeKey, Operation::GetKeyPolicy, Operation::GetKeyRotationStatus,
+                Operation::ListResourceTags, Operation::PutKeyPolicy, Operation::EnableKey,
+                Operation::UpdateKeyDescription, Operation::UntagResource, Operation::TagResource,
+                Operation::EnableKeyRotation, Operation::DisableKeyRotation, Operation::DisableKey,
+            ];
+            let kinds = [ErrorKind::Internal, ErrorKind::Throttled, ErrorKind::Transport, ErrorKind::DependencyTimeout];
+            for (op, n, kind) in faults {
+                backend.fail_nth(ops[op], n, kinds[kind]);
+            }
+            let spec = desired.spec();
+            for _ in 0..3 {
+                match r.reconcile(&spec, &Target::key_id(&id)).await {
+                    Ok(_)
+                    | Err(ReconcileError::Backend { .. })
+                    | Err(ReconcileError::Plan(PlanError::RotationOnDisabledKey { .. })) => {}
+                    Err(e) => prop_assert!(false, "untyped failure: {e}"),
+                }
+                prop_assert_eq!(backend.key_count(), 1);
+                prop_assert!(!backend.writes().contains(&Operation::CreateKey));
+                prop_assert!(!backend.writes().contains(&Operation::ScheduleKeyDeletion));
+            }
+            backend.clear_faults();
+            match r.reconcile(&spec, &Target::key_id(&id)).await {
+                Ok(_) => {
+                    prop_assert!(r.plan(&spec, &Target::key_id(&id)).await.unwrap().plan().is_empty());
+                }
+                Err(ReconcileError::Plan(PlanError::RotationOnDisabledKey { .. })) => {}
+                Err(e) => prop_assert!(false, "after the faults: {e}"),
+            }
             Ok(())
         })?;
     }
