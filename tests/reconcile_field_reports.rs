@@ -797,6 +797,24 @@ async fn exact_call_counts() {
         let out = r.reconcile(&spec(d), &Target::name("k")).await.unwrap();
         assert_eq!(out.writes(), [op]);
     }
+    // And the changes that need another starting point: (from, to, the one write).
+    let rotating = base.clone().enable_key_rotation(true);
+    let from_to = [
+        (base.clone().is_enabled(false), base.clone(), EnableKey),
+        (base.clone(), rotating.clone(), EnableKeyRotation),
+        (
+            rotating.clone(),
+            rotating.clone().rotation_period_in_days(180),
+            EnableKeyRotation,
+        ),
+        (rotating.clone(), base.clone(), DisableKeyRotation),
+    ];
+    for (from, to, op) in from_to {
+        let (_b, r) = setup(InMemoryBackend::new());
+        r.reconcile(&spec(from), &Target::name("k")).await.unwrap();
+        let out = r.reconcile(&spec(to), &Target::name("k")).await.unwrap();
+        assert_eq!(out.writes(), [op]);
+    }
     let _ = backend;
 }
 
