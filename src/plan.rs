@@ -416,7 +416,15 @@ fn check_immutable(spec: &KmsKeySpec, live: &ObservedKey) -> Result<(), PlanErro
             })
         }
     }
-    let show = |v: Option<&str>| v.map_or_else(|| "none".to_owned(), str::to_owned);
+    // Shown as "none" when unset; compared without allocating (this runs for every key).
+    #[derive(PartialEq)]
+    struct Shown<'a>(Option<&'a str>);
+    impl fmt::Display for Shown<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0.unwrap_or("none"))
+        }
+    }
+    let show = Shown;
     // The fields a user writes come first, so the error names the one they changed (a custom
     // key store implies an origin: report the store, not the origin).
     differs("key_spec", live.key_spec, spec.key_spec())?;
