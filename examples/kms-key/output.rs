@@ -187,8 +187,9 @@ impl Run {
     fn indexed(&self, keys_scanned: usize, api_calls: usize) {
         if self.total() > 1 && !self.json {
             eprintln!(
-                "resolved {} names: scanned {keys_scanned} keys in {api_calls} calls",
-                self.total()
+                "resolved {} names: scanned {keys_scanned} {} in {api_calls} calls",
+                self.total(),
+                if keys_scanned == 1 { "key" } else { "keys" }
             );
         }
     }

@@ -67,7 +67,9 @@ fn render_change(f: &mut fmt::Formatter<'_>, change: &Change) -> fmt::Result {
             match &c.policy {
                 Some(p) => {
                     writeln!(f, "      + policy       =")?;
-                    for line in p.canonical_pretty().lines() {
+                    // A new key gets the text as written: shown indented, its case and order
+                    // kept (the canonical form is for comparing two policies).
+                    for line in indented(p.as_str()).lines() {
                         writeln!(f, "          + {line}")?;
                     }
                 }
@@ -179,9 +181,65 @@ fn line_diff(old: &str, new: &str, out: &mut String) {
     }
 }
 
+/// JSON text indented for people, members in their order (the text itself if it is not JSON).
+fn indented(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| text.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_diff;
+    use crate::KmsKeySpec;
+    use crate::plan::{PlanOptions, plan};
+
+    #[test]
+    fn a_new_keys_policy_is_shown_as_written() {
+        let spec = KmsKeySpec::builder()
+            .policy(r#"{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":["kms:Decrypt"],"Resource":"*"},{"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}"#)
+            .build()
+            .unwrap();
+        let shown = plan(&spec, None, &PlanOptions::named("a"))
+            .unwrap()
+            .to_string();
+        let policy: Vec<&str> = shown
+            .lines()
+            .skip_while(|l| !l.contains("+ policy"))
+            .skip(1)
+            .take_while(|l| !l.contains("tags["))
+            .collect();
+        assert_eq!(
+            policy,
+            [
+                "          + {",
+                "          +   \"Version\": \"2012-10-17\",",
+                "          +   \"Statement\": [",
+                "          +     {",
+                "          +       \"Sid\": \"Root\",",
+                "          +       \"Effect\": \"Allow\",",
+                "          +       \"Principal\": {",
+                "          +         \"AWS\": \"111122223333\"",
+                "          +       },",
+                "          +       \"Action\": [",
+                "          +         \"kms:Decrypt\"",
+                "          +       ],",
+                "          +       \"Resource\": \"*\"",
+                "          +     },",
+                "          +     {",
+                "          +       \"Sid\": \"Admin\",",
+                "          +       \"Effect\": \"Allow\",",
+                "          +       \"Principal\": {",
+                "          +         \"AWS\": \"arn:aws:iam::111122223333:root\"",
+                "          +       },",
+                "          +       \"Action\": \"kms:*\",",
+                "          +       \"Resource\": \"*\"",
+                "          +     }",
+                "          +   ]",
+                "          + }",
+            ]
+        );
+    }
 
     #[test]
     fn line_diff_marks_changed_lines() {
