@@ -70,6 +70,19 @@ impl Target {
     pub fn name(name: impl Into<String>) -> Self {
         Target::Name(name.into())
     }
+
+    /// Checks the target's form before any call: a key id as
+    /// [`validate_key_id`](crate::spec::validate_key_id), a name as
+    /// [`validate_name`](crate::spec::validate_name).
+    ///
+    /// # Errors
+    /// One validation error at `key_id` (`invalid_key_id`) or `name` (`invalid_name`).
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        match self {
+            Target::KeyId(id) => crate::spec::validate_key_id(id),
+            Target::Name(name) => crate::spec::validate_name(name),
+        }
+    }
 }
 
 impl std::fmt::Display for Target {
@@ -387,7 +400,8 @@ pub enum ReconcileError {
         /// The keys that carry it.
         key_ids: Vec<String>,
     },
-    /// The input is invalid (e.g. a logical name that cannot be a tag value); nothing was called.
+    /// The input is invalid (a logical name that cannot be a tag value, a malformed key id);
+    /// nothing was called.
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
     /// No live key carries the name, but some keys' tags could not be read, so it cannot be
@@ -569,8 +583,9 @@ impl Reconciler {
     /// Observes the target, plans, and applies: the key matches `spec` afterwards.
     ///
     /// # Errors
-    /// [`ReconcileError`]: a plan error (nothing written), an unknown target, an ambiguous name,
-    /// or a backend failure after the changes listed in it.
+    /// [`ReconcileError`]: a malformed target (nothing called), a plan error (nothing
+    /// written), an unknown target, an ambiguous name, or a backend failure after the changes
+    /// listed in it.
     pub async fn reconcile(
         &self,
         spec: &KmsKeySpec,
@@ -623,9 +638,7 @@ impl Reconciler {
         target: &Target,
         options: &ReconcileOptions,
     ) -> Result<Planned, ReconcileError> {
-        if let Target::Name(name) = target {
-            crate::spec::validate_name(name)?;
-        }
+        target.validate()?;
         let mut ctx = Ctx::default();
         let observed = match self.observe_in(&mut ctx, spec, target, options).await {
             Ok(o) => o,
@@ -1026,6 +1039,7 @@ impl Reconciler {
     /// and its state first, and a key already pending gets no call at all.
     ///
     /// # Errors
+    /// [`ReconcileError::Invalid`] for a malformed target (nothing called);
     /// [`ReconcileError::NotFound`] for an unknown key; backend failures.
     pub async fn destroy(
         &self,
@@ -1033,6 +1047,7 @@ impl Reconciler {
         window: DeletionWindow,
     ) -> Result<DestroyOutcome, ReconcileError> {
         let mut ctx = Ctx::default();
+        target.validate()?;
         let span = tracing::info_span!("destroy", target = %target);
         async {
             let key = match target {
@@ -1040,7 +1055,6 @@ impl Reconciler {
                 // KMSInvalidState does a DescribeKey tell whether the key was already pending.
                 Target::KeyId(id) => id.clone(),
                 Target::Name(name) => {
-                    crate::spec::validate_name(name)?;
                     let found = match self
                         .find_by_name(&mut ctx, name)
                         .await
@@ -1125,9 +1139,11 @@ impl Reconciler {
     /// lockout lint.
     ///
     /// # Errors
+    /// [`ReconcileError::Invalid`] for a malformed key id (nothing called);
     /// [`ReconcileError::NotFound`] for an unknown key; backend failures;
     /// [`ReconcileError::Unrepresentable`] if KMS answered something no spec can hold.
     pub async fn import(&self, key_id: &str) -> Result<KmsKeySpec, ReconcileError> {
+        crate::spec::validate_key_id(key_id)?;
         let mut ctx = Ctx::default();
         let span = tracing::info_span!("import", key_id);
         async {

@@ -170,6 +170,9 @@ codes! {
         PolicyLockout => "policy_lockout",
         /// A logical name that cannot be written as the ownership tag's value.
         InvalidName => "invalid_name",
+        /// A key id that is none of the forms KMS takes (key id, multi-Region key id, key ARN,
+        /// alias name, alias ARN).
+        InvalidKeyId => "invalid_key_id",
     }
 }
 

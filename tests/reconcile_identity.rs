@@ -349,3 +349,59 @@ async fn destroy_by_name_of_a_key_already_pending_writes_nothing() {
     assert_eq!(d.key_id, id);
     assert_eq!(backend.writes(), []);
 }
+
+#[tokio::test]
+async fn a_malformed_key_id_is_a_typed_error_with_zero_calls() {
+    let backend = Arc::new(InMemoryBackend::new());
+    let r = Reconciler::new(backend.clone());
+    let spec = KmsKeySpec::builder().build().unwrap();
+    for bad in [
+        "",
+        "orders",
+        "1234abcd-12ab-34cd-56ef-1234567890a",
+        "mrk-1234",
+        "arn:aws:kms:us-east-1:111122223333:key/",
+        "arn:aws:s3:::bucket",
+        "alias/",
+    ] {
+        let errors = [
+            r.reconcile(&spec, &Target::key_id(bad)).await.unwrap_err(),
+            r.plan(&spec, &Target::key_id(bad)).await.unwrap_err(),
+            r.destroy(&Target::key_id(bad), DeletionWindow::default())
+                .await
+                .unwrap_err(),
+            r.import(bad).await.unwrap_err(),
+        ];
+        for err in errors {
+            let ReconcileError::Invalid(e) = err else {
+                panic!("{bad:?}: {err:?}")
+            };
+            let found: Vec<(String, ErrorCode)> = e
+                .errors()
+                .iter()
+                .map(|e| (e.field().to_string(), e.code()))
+                .collect();
+            assert_eq!(
+                found,
+                [("key_id".to_owned(), ErrorCode::InvalidKeyId)],
+                "{bad:?}"
+            );
+        }
+    }
+    assert_eq!(backend.calls(), []);
+    // Every form KMS takes passes the check (and is then looked up).
+    for good in [
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws-cn:kms:cn-north-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/orders-db",
+        "arn:aws:kms:us-east-1:111122223333:alias/orders/db",
+    ] {
+        let err = r.plan(&spec, &Target::key_id(good)).await.unwrap_err();
+        assert!(
+            matches!(err, ReconcileError::NotFound { .. }),
+            "{good}: {err:?}"
+        );
+    }
+}

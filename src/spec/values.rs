@@ -199,6 +199,73 @@ pub fn validate_name(name: &str) -> Result<(), crate::ValidationErrors> {
     }
 }
 
+/// Checks that `id` is one of the forms KMS takes for a `KeyId`: a key id
+/// (`1234abcd-12ab-34cd-56ef-1234567890ab`), a multi-Region key id (`mrk-` and 32 hex digits), a
+/// key ARN (`arn:PARTITION:kms:REGION:ACCOUNT:key/ID`), an alias name (`alias/NAME`) or an alias
+/// ARN. The engine checks a target before any call, so a mistyped id costs no request.
+///
+/// ```
+/// use kms_key::spec::validate_key_id;
+/// assert!(validate_key_id("1234abcd-12ab-34cd-56ef-1234567890ab").is_ok());
+/// assert!(validate_key_id("arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab").is_ok());
+/// assert!(validate_key_id("alias/orders").is_ok());
+/// assert!(validate_key_id("").is_err());
+/// assert!(validate_key_id("orders").is_err());
+/// ```
+///
+/// # Errors
+/// One [`ValidationErrors`](crate::ValidationErrors) entry at field `key_id`, code
+/// `invalid_key_id`.
+pub fn validate_key_id(id: &str) -> Result<(), crate::ValidationErrors> {
+    fn hex(s: &str, n: usize) -> bool {
+        s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+    fn bare_id(s: &str) -> bool {
+        if let Some(h) = s.strip_prefix("mrk-") {
+            return hex(h, 32);
+        }
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| hex(p, n))
+    }
+    fn alias(s: &str) -> bool {
+        s.strip_prefix("alias/").is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 250
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'))
+        })
+    }
+    fn arn(s: &str) -> bool {
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let [scheme, partition, service, region, account, resource] = parts[..] else {
+            return false;
+        };
+        scheme == "arn"
+            && !partition.is_empty()
+            && service == "kms"
+            && !region.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && (resource.strip_prefix("key/").is_some_and(bare_id) || alias(resource))
+    }
+    if id.len() <= 2048 && (bare_id(id) || alias(id) || arn(id)) {
+        return Ok(());
+    }
+    let shown = if id.is_empty() {
+        "an empty string".to_owned()
+    } else {
+        format!("{id:?}")
+    };
+    Err(crate::ValidationErrors::single(
+        "key_id",
+        crate::ErrorCode::InvalidKeyId,
+        format!(
+            "{shown} is not a KMS key id: give a key id (1234abcd-12ab-34cd-56ef-1234567890ab), a multi-Region key id (mrk-…), a key ARN, or an alias (alias/NAME or its ARN)"
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
