@@ -457,7 +457,7 @@ pub enum ReconcileError {
     },
     /// A backend call failed (after the retries its situation allows). `applied` lists the
     /// changes made before it; reconciling again picks up from there.
-    #[error("{operation} failed{}: {source}", key_id.as_deref().map(|k| format!(" for key {k}")).unwrap_or_default())]
+    #[error("{operation} failed{}: {}", key_id.as_deref().map(|k| format!(" for key {k}")).unwrap_or_default(), backend_detail(source))]
     Backend {
         /// The operation that failed.
         operation: Operation,
@@ -1571,6 +1571,20 @@ impl Reconciler {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// A backend error without its operation, which the reconcile error already names.
+fn backend_detail(e: &BackendError) -> String {
+    let request = e
+        .request_id()
+        .map(|r| format!(" [request id {r}]"))
+        .unwrap_or_default();
+    format!(
+        "{} ({}): {}{request}",
+        e.kind(),
+        e.kind().code(),
+        e.message()
+    )
 }
 
 impl ReconcileError {

@@ -195,7 +195,7 @@ codes! {
 
 /// One broken rule: the field, the rule's code and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{field}: {message} [{code}]")]
+#[error("{}{message} [{code}]", if field.as_str().is_empty() { String::new() } else { format!("{field}: ") })]
 pub struct ValidationError {
     field: FieldPath,
     code: ErrorCode,

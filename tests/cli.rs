@@ -419,7 +419,7 @@ fn destroy_schedules_once_then_finds_the_key_already_pending() {
     assert_exit(&out, 0);
     assert_eq!(
         out.stdout,
-        format!("key named \"a\": key {key_id} was already pending deletion; nothing to do\n")
+        format!("key named \"a\" (key {key_id}) was already pending deletion; nothing to do\n")
     );
 }
 
@@ -433,6 +433,15 @@ fn destroy_refuses_a_window_kms_does_not_allow_and_unknown_names() {
         out.stderr,
         "error: --window: 6 days is outside the 7 to 30 days KMS allows\n"
     );
+    // Out of any byte's range too: the same message, not the parser's.
+    for days in ["300", "-1"] {
+        let out = dir.run(&["destroy", "--name", "a", "--window", days]);
+        assert_exit(&out, 1);
+        assert_eq!(
+            out.stderr,
+            format!("error: --window: {days} days is outside the 7 to 30 days KMS allows\n")
+        );
+    }
     let out = dir.run(&["destroy", "--name", "nobody"]);
     assert_exit(&out, 1);
     assert_eq!(
@@ -448,7 +457,7 @@ fn a_bad_command_line_is_invalid_input() {
     let dir = Workdir::new("bad_command_line");
     for args in [
         &["destroy"][..],
-        &["destroy", "--name", "a", "--window", "300"],
+        &["plan", "a.json", "--concurrency", "0"],
         &["destroy", "--name", "a", "--key-id", "k"],
         &["apply"],
         &["frobnicate"],
@@ -462,6 +471,20 @@ fn a_bad_command_line_is_invalid_input() {
             out.stderr
         );
     }
+    // Declaring principals means nothing to AWS: refused, not silently ignored.
+    let out = dir.run(&[
+        "plan",
+        "a.json",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "--known-principal",
+        "arn:aws:iam::111122223333:role/app",
+    ]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        out.stderr,
+        "error: --known-principal declares principals to the in-memory KMS only; AWS knows its own (drop it, or drop --aws / --endpoint-url)\n"
+    );
     let out = dir.run(&["--help"]);
     assert_exit(&out, 0);
     assert!(out.stdout.starts_with("Manage AWS KMS keys as code\n"));
@@ -513,7 +536,7 @@ fn an_unreachable_endpoint_is_a_backend_failure_and_fails_fast() {
     assert_eq!(
         report,
         json!({
-            "keys": [{"name": "a", "error": {"kind": "backend", "code": "Transport", "message": null}}],
+            "keys": [{"name": "a", "error": {"kind": "backend", "code": "Transport", "field": null, "message": null}}],
             // The name scan's ListKeys, tried within the transient budget (5 attempts).
             "index_calls": (1..=5)
                 .map(|attempt| json!({"operation": "ListKeys", "key_id": null, "attempt": attempt, "error": "Transport"}))
@@ -521,7 +544,7 @@ fn an_unreachable_endpoint_is_a_backend_failure_and_fails_fast() {
         })
     );
     // The message ends with the operating system's words for a refused connection.
-    let expected = "ListKeys failed: ListKeys: no answer from the service (Transport): dispatch failure: io error: client error (Connect): tcp connect error: Connection refused";
+    let expected = "ListKeys failed: no answer from the service (Transport): dispatch failure: io error: client error (Connect): tcp connect error: Connection refused";
     assert!(message.starts_with(expected), "{message}");
     // Nothing was created anywhere, and the in-memory state file was never touched.
     assert!(!dir.path().join(".kms-key").exists());
@@ -600,6 +623,13 @@ fn known_principals_let_policies_name_roles_in_memory() {
         .as_str()
         .unwrap_or_default();
     assert!(message.contains("invalid principals"), "{message}");
+    let out = dir.run(&["apply", &spec]);
+    assert_exit(&out, 2);
+    assert_eq!(
+        out.stderr,
+        "error: app: CreateKey failed: policy names a principal that does not exist (yet) (MalformedPolicyDocumentException): Policy contains a statement with one or more invalid principals.\n\
+         hint: the in-memory KMS knows only the account root and the principals declared with --known-principal ARN\n"
+    );
     let out = dir.run(&[
         "apply",
         &spec,

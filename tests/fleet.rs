@@ -542,7 +542,7 @@ async fn a_failed_name_scan_stops_the_run_before_any_write() {
     }
     assert_eq!(
         err.to_string(),
-        "resolving the fleet's logical names failed; nothing was written: ListKeys failed: ListKeys: KMS internal error (KMSInternalException): KMS internal error"
+        "resolving the fleet's logical names failed; nothing was written: ListKeys failed: KMS internal error (KMSInternalException): KMS internal error"
     );
     assert_eq!(kms.calls().len(), 1);
     assert_eq!(kms.writes(), []);

@@ -89,8 +89,13 @@ enum Command {
         #[command(flatten)]
         target: RequiredTargetArgs,
         /// Days before KMS deletes the key (7-30).
-        #[arg(long, value_name = "DAYS", default_value_t = 30)]
-        window: u8,
+        #[arg(
+            long,
+            value_name = "DAYS",
+            default_value_t = 30,
+            allow_negative_numbers = true
+        )]
+        window: i64,
     },
 }
 
@@ -108,8 +113,13 @@ struct RunArgs {
     /// one stays scheduled for deletion, with the data encrypted under it).
     #[arg(long, conflicts_with = "restore")]
     new_key: bool,
-    /// Keys worked on at once.
-    #[arg(long, value_name = "N", default_value_t = Fleet::DEFAULT_CONCURRENCY)]
+    /// Keys worked on at once (at least 1).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Fleet::DEFAULT_CONCURRENCY,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     concurrency: usize,
     /// Print machine-readable JSON.
     #[arg(long)]
@@ -291,6 +301,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
+    if (cli.aws || cli.endpoint_url.is_some()) && !cli.known_principals.is_empty() {
+        eprintln!(
+            "error: --known-principal declares principals to the in-memory KMS only; AWS knows its own (drop it, or drop --aws / --endpoint-url)"
+        );
+        return Ok(ExitCode::from(1));
+    }
     match &cli.command {
         Command::Validate { file, json } => {
             let report = match load(file, None) {
@@ -369,7 +385,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
         }
         Command::Destroy { target, window } => {
-            let Some(window) = DeletionWindow::new(*window) else {
+            let Some(window) = u8::try_from(*window).ok().and_then(DeletionWindow::new) else {
                 eprintln!("error: --window: {window} days is outside the 7 to 30 days KMS allows");
                 return Ok(ExitCode::from(1));
             };
@@ -395,10 +411,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Ok(d) => {
-                    println!(
-                        "{t}: key {} was already pending deletion; nothing to do",
-                        d.key_id
-                    );
+                    let id = match &t {
+                        Target::Name(_) => format!(" (key {})", d.key_id),
+                        _ => String::new(),
+                    };
+                    println!("{t}{id} was already pending deletion; nothing to do");
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -426,7 +443,7 @@ async fn prepare(
     let backend = Backend::open(cli, verb == "apply").await?;
     let options = ReconcileOptions::restore(args.restore).with_new_key_while_pending(args.new_key);
     let fleet = fleet(&backend, options, args.concurrency);
-    let out = output::Run::new(verb, args.json, &inputs);
+    let out = output::Run::new(verb, args.json, &inputs, backend.memory.is_some());
     Ok(Ok((inputs, backend, fleet, out)))
 }
 

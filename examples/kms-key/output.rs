@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use kms_key::backend::ErrorKind;
 use kms_key::fleet::{FleetEvent, FleetReport};
 use kms_key::reconcile::{ApiCall, Planned};
 use kms_key::spec::terraform::NamedSpec;
@@ -24,8 +25,9 @@ fn severity(e: &ReconcileError) -> u8 {
     }
 }
 
-/// `{"kind", "message"}`, plus `code` and `field` for a refused plan, the backend's error code
-/// for a backend failure, and what was applied before a failure.
+/// `{"kind", "code", "field", "message"}` (`code`: a refused plan's code or the backend's error
+/// code, `field`: the field a refused plan names; `null` where there is none), plus the errors
+/// of invalid input and what was applied before a failure.
 fn error_json(e: &ReconcileError) -> Value {
     let kind = match e {
         ReconcileError::Plan(_) => "plan_refused",
@@ -40,7 +42,7 @@ fn error_json(e: &ReconcileError) -> Value {
         ReconcileError::Backend { .. } => "backend",
         _ => "other",
     };
-    let mut v = json!({ "kind": kind, "message": e.to_string() });
+    let mut v = json!({ "kind": kind, "code": null, "field": null, "message": e.to_string() });
     match e {
         ReconcileError::Plan(p) | ReconcileError::RestoredThenRefused { source: p, .. } => {
             v["code"] = json!(p.code());
@@ -133,12 +135,14 @@ pub struct Run {
     names: Vec<String>,
     warnings: Vec<Vec<Value>>,
     worst: u8,
+    /// The backend is the in-memory KMS, which knows only the principals declared to it.
+    in_memory: bool,
 }
 
 impl Run {
     /// A run over the keys of `inputs`; their lint warnings are shown now (stderr), or put
     /// beside each key in the JSON.
-    pub fn new(verb: &'static str, json: bool, inputs: &Inputs) -> Self {
+    pub fn new(verb: &'static str, json: bool, inputs: &Inputs, in_memory: bool) -> Self {
         let names: Vec<String> = inputs.keys.iter().map(|k| k.name.clone()).collect();
         let warnings = inputs
             .keys
@@ -162,6 +166,7 @@ impl Run {
             names,
             warnings,
             worst: 0,
+            in_memory,
         }
     }
 
@@ -198,6 +203,11 @@ impl Run {
         self.worst = self.worst.max(severity(e));
         if !self.json {
             eprintln!("error: {name}: {e}");
+            if self.in_memory && e.backend_kind() == Some(ErrorKind::InvalidPrincipals) {
+                eprintln!(
+                    "hint: the in-memory KMS knows only the account root and the principals declared with --known-principal ARN"
+                );
+            }
         }
     }
 
@@ -280,9 +290,13 @@ impl Run {
     /// Ends an apply whose planning refused at least one key: nothing was written.
     pub fn finish_refused(self, report: &FleetReport<Planned>) -> ExitCode {
         if !self.json {
-            eprintln!(
-                "nothing was applied: fix the refused keys above, or apply them one at a time with --name"
-            );
+            if self.total() > 1 {
+                eprintln!(
+                    "nothing was applied: fix the refused keys above, or apply them one at a time with --name"
+                );
+            } else {
+                eprintln!("nothing was applied");
+            }
         }
         self.finish_plan(report)
     }
