@@ -73,7 +73,7 @@ fn keyspec_usage_matrix_accepts_what_aws_accepts() {
 
 #[test]
 fn keyspec_usage_matrix_full_table_matches_design() {
-    // Every pair: valid exactly when DESIGN.md's table allows it.
+    // Every pair: valid exactly when the README's key spec → key usage table allows it.
     for spec in KeySpec::ALL {
         for usage in KeyUsage::ALL {
             let ok = b().key_spec(*spec).key_usage(*usage).build().is_ok();
