@@ -339,7 +339,10 @@ impl Fleet {
         let started = tokio::time::Instant::now();
         let total = entries.len();
         let span = tracing::info_span!("fleet", verb, keys = total);
-        let named = entries.iter().any(|e| matches!(e.target, Target::Name(_)));
+        // A malformed target fails on its own, before any call; only well-formed names need
+        // the scan (and none at all when there are none).
+        let resolvable = |t: &Target| matches!(t, Target::Name(_)) && t.validate().is_ok();
+        let named = entries.iter().any(|e| resolvable(&e.target));
         let index = if named {
             let index = self
                 .reconciler
@@ -362,7 +365,9 @@ impl Fleet {
             .into_iter()
             .map(|entry| {
                 let identity = match (&entry.target, &index) {
-                    (Target::Name(n), Some(index)) => Identity::Resolved(index.resolve(n)),
+                    (Target::Name(n), Some(index)) if resolvable(&entry.target) => {
+                        Identity::Resolved(index.resolve(n))
+                    }
                     (t, _) => Identity::Target(t.clone()),
                 };
                 (entry.target, (entry.spec, identity))

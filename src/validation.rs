@@ -62,6 +62,12 @@ impl From<&str> for FieldPath {
     }
 }
 
+impl From<String> for FieldPath {
+    fn from(value: String) -> Self {
+        Self::new(value)
+    }
+}
+
 macro_rules! codes {
     (
         $(#[$meta:meta])*

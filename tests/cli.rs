@@ -113,6 +113,40 @@ fn validate_reports_every_error_with_field_code_and_message() {
 }
 
 #[test]
+fn a_logical_name_and_its_tag_are_checked_before_any_call() {
+    let dir = Workdir::new("names_checked");
+    let bad_name = dir.write("a#b.json", r#"{"description": "x"}"#);
+    let tags: serde_json::Map<String, Value> =
+        (0..50).map(|i| (format!("k{i}"), json!(""))).collect();
+    let fifty = dir.write("fifty.json", &json!({ "tags": tags }).to_string());
+    let name_error = json!({"field": "name", "code": "invalid_name", "message": "logical name \"a#b\" has the character '#'; it is stored as a tag value, which allows letters, numbers, spaces and + - = . _ : / @"});
+    let tags_error = json!({"field": "tags", "code": "too_many_tags", "message": "has 50 tags; a key known by its logical name also carries the kms-key:name tag, and KMS allows at most 50: drop a tag, or target the key with --key-id"});
+    for (file, error) in [(&bad_name, &name_error), (&fifty, &tags_error)] {
+        for command in ["validate", "plan", "apply"] {
+            let out = dir.run(&[command, file, "--json"]);
+            assert_exit(&out, 1);
+            assert_eq!(
+                out.json(),
+                json!({"valid": false, "errors": [error], "warnings": []}),
+                "{command} {file}"
+            );
+        }
+    }
+    // Nothing was opened, let alone called.
+    assert!(!dir.path().join(".kms-key").exists());
+    // JSON that does not parse says where, once.
+    let broken = dir.write("broken.json", "{\"a\":");
+    let out = dir.run(&["validate", &broken]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: 1 validation error\n  - {broken} is not valid JSON: EOF while parsing a value at line 1 column 5 [json_syntax]\n"
+        )
+    );
+}
+
+#[test]
 fn validate_suggests_the_field_an_unknown_field_was_meant_to_be() {
     let dir = Workdir::new("validate_suggests_the_field");
     let file = dir.write("typo.json", r#"{"descriptin": "KMS key 1"}"#);

@@ -423,6 +423,57 @@ async fn entries_by_key_id_skip_the_scan() {
 }
 
 #[tokio::test]
+async fn a_malformed_target_fails_alone_and_costs_no_call() {
+    let kms = InMemoryBackend::new();
+    let fleet = fleet_over(Arc::new(kms.clone()));
+    // Only malformed targets: no scan at all.
+    let report = fleet
+        .plan(
+            vec![
+                FleetEntry::named("a#b", spec()),
+                FleetEntry::new(Target::key_id(""), spec()),
+            ],
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(kms.calls(), []);
+    assert!(report.index_calls.is_empty());
+    let codes: Vec<Vec<kms_key::ErrorCode>> = report
+        .results
+        .iter()
+        .map(|r| match &r.result {
+            Err(ReconcileError::Invalid(e)) => e.codes(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            [kms_key::ErrorCode::InvalidName],
+            [kms_key::ErrorCode::InvalidKeyId]
+        ]
+    );
+    // Beside a well-formed name: that one is resolved and created, the other fails alone.
+    let report = fleet
+        .apply(
+            vec![
+                FleetEntry::named("a#b", spec()),
+                FleetEntry::named("ok", spec()),
+            ],
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        report.results[0].result,
+        Err(ReconcileError::Invalid(_))
+    ));
+    assert!(report.results[1].result.as_ref().unwrap().created);
+    assert_eq!(kms.key_count(), 1);
+}
+
+#[tokio::test]
 async fn two_entries_with_one_name_are_refused_before_any_call() {
     let kms = InMemoryBackend::new();
     let fleet = fleet_over(Arc::new(kms.clone()));

@@ -3,11 +3,45 @@
 use std::path::Path;
 
 use kms_key::spec::terraform::{NamedSpec, from_terraform_json, is_terraform_json};
-use kms_key::{ErrorCode, KmsKeySpec, ValidationErrors};
+use kms_key::spec::{MAX_TAGS, OWNERSHIP_TAG_KEY};
+use kms_key::{ErrorCode, KmsKeySpec, ValidationError, ValidationErrors};
 
 /// The keys a file describes.
 pub struct Inputs {
     pub keys: Vec<NamedSpec>,
+    /// From a Terraform configuration (field paths start at the resource).
+    terraform: bool,
+}
+
+impl Inputs {
+    /// What a key known by its logical name also needs, checked before any call: a name that
+    /// can be the ownership tag's value, and room for that tag beside the spec's own tags.
+    pub fn check_names(&self) -> Result<(), ValidationErrors> {
+        let mut errors = Vec::new();
+        for k in &self.keys {
+            let at = |field: &str| {
+                if self.terraform {
+                    format!("resource.aws_kms_key.{}.{field}", k.name)
+                } else {
+                    field.to_owned()
+                }
+            };
+            if let Err(e) = kms_key::spec::validate_name(&k.name) {
+                errors.extend(e);
+            }
+            let tags = k.spec.tags().map_or(0, |t| t.len());
+            if tags >= MAX_TAGS {
+                errors.push(ValidationError::new(
+                    at("tags"),
+                    ErrorCode::TooManyTags,
+                    format!(
+                        "has {tags} tags; a key known by its logical name also carries the {OWNERSHIP_TAG_KEY} tag, and KMS allows at most {MAX_TAGS}: drop a tag, or target the key with --key-id"
+                    ),
+                ));
+            }
+        }
+        ValidationErrors::from_vec(errors).map_or(Ok(()), Err)
+    }
 }
 
 fn one(field: &str, code: ErrorCode, message: String) -> ValidationErrors {
@@ -28,12 +62,8 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors>
         one(
             "",
             ErrorCode::JsonSyntax,
-            format!(
-                "{} is not valid JSON at line {} column {}: {e}",
-                file.display(),
-                e.line(),
-                e.column()
-            ),
+            // serde_json's message ends with the line and column.
+            format!("{} is not valid JSON: {e}", file.display()),
         )
     })?;
     let file_name = file
@@ -54,7 +84,10 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors>
                 ));
             }
         }
-        return Ok(Inputs { keys });
+        return Ok(Inputs {
+            keys,
+            terraform: true,
+        });
     }
     // From the text, not the `Value`: only the text still shows keys given twice.
     let spec = KmsKeySpec::from_json(&text)?;
@@ -69,5 +102,6 @@ pub fn load(file: &Path, name: Option<&str>) -> Result<Inputs, ValidationErrors>
     }
     Ok(Inputs {
         keys: vec![kms_key::spec::terraform::NamedSpec::new(name, spec)],
+        terraform: false,
     })
 }

@@ -309,7 +309,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     }
     match &cli.command {
         Command::Validate { file, json } => {
-            let report = match load(file, None) {
+            let report = match load(file, None).and_then(|i| i.check_names().map(|()| i)) {
                 Ok(inputs) => Report::valid(&inputs),
                 Err(errors) => Report::invalid(&errors),
             };
@@ -439,6 +439,12 @@ async fn prepare(
     };
     if let Err(code) = check_key_id(&inputs, &args.target) {
         return Ok(Err(code));
+    }
+    if args.target.key_id.is_none()
+        && let Err(errors) = inputs.check_names()
+    {
+        Report::invalid(&errors).print_validate(args.json);
+        return Ok(Err(ExitCode::from(1)));
     }
     let backend = Backend::open(cli, verb == "apply").await?;
     let options = ReconcileOptions::restore(args.restore).with_new_key_while_pending(args.new_key);
