@@ -239,16 +239,16 @@ pub enum PlanError {
         /// Its state.
         state: KeyState,
     },
-    /// The spec's tags and the tags kms-key keeps on the key (the ownership tag, `aws:` tags)
-    /// together exceed KMS's 50 tags per key.
+    /// The spec's tags and the ownership tag kms-key keeps on the key together exceed KMS's 50
+    /// tags per key (`aws:` tags do not count).
     #[error(
-        "tags: {count} tags plus {kept} that kms-key keeps on the key (the {OWNERSHIP_TAG_KEY} ownership tag, aws: tags) exceed the {MAX_TAGS} tags KMS allows per key; drop {}",
+        "tags: {count} tags plus the {OWNERSHIP_TAG_KEY} ownership tag that kms-key keeps on the key exceed the {MAX_TAGS} tags KMS allows per key; drop {}",
         count + kept - MAX_TAGS
     )]
     TooManyTags {
         /// The number of tags in the spec.
         count: usize,
-        /// The tags kms-key keeps and never removes.
+        /// The tags kms-key keeps and never removes: the ownership tag (1).
         kept: usize,
     },
 }
@@ -513,9 +513,10 @@ fn plan_update(
     }
 
     if let (Some(desired), Some(observed)) = (spec.tags(), &live.tags) {
-        // Tags kms-key never removes still count against KMS's limit: refuse before any write
-        // rather than fail halfway at TagResource.
-        let kept = observed.keys().filter(|k| is_unmanaged_tag(k)).count();
+        // The ownership tag, which kms-key never removes, counts against KMS's limit: refuse
+        // before any write rather than fail halfway at TagResource. `aws:` tags do not count
+        // (AWS's tagging rules).
+        let kept = usize::from(observed.contains_key(OWNERSHIP_TAG_KEY));
         if desired.len() + kept > MAX_TAGS {
             return Err(PlanError::TooManyTags {
                 count: desired.len(),
@@ -887,6 +888,31 @@ mod tests {
                 "{field}"
             );
         }
+    }
+
+    #[test]
+    fn aws_tags_do_not_count_against_the_tag_limit_but_the_ownership_tag_does() {
+        let user: Vec<(String, String)> =
+            (0..48).map(|i| (format!("k{i}"), String::new())).collect();
+        let mut k = live();
+        let mut tags: BTreeMap<String, String> = user.iter().cloned().collect();
+        for stack in ["stack-name", "stack-id", "logical-id"] {
+            tags.insert(format!("aws:cloudformation:{stack}"), "s".to_owned());
+        }
+        k.tags = Some(tags.clone());
+        // 48 + 3 aws: tags: nothing to change.
+        let spec = KmsKeySpec::builder().tags(user.clone()).build().unwrap();
+        assert_eq!(ops(&spec, &k), []);
+        // 50 of the spec's own plus the ownership tag: one too many.
+        tags.insert(OWNERSHIP_TAG_KEY.to_owned(), "a".to_owned());
+        k.tags = Some(tags);
+        let fifty: Vec<(String, String)> =
+            (0..50).map(|i| (format!("k{i}"), String::new())).collect();
+        let spec = KmsKeySpec::builder().tags(fifty).build().unwrap();
+        assert_eq!(
+            plan(&spec, Some(&k), &PlanOptions::default()),
+            Err(PlanError::TooManyTags { count: 50, kept: 1 })
+        );
     }
 
     #[test]

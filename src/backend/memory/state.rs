@@ -491,7 +491,8 @@ impl State {
         for tag in tags {
             merged.insert(tag.key.clone(), tag.value.clone());
         }
-        if merged.len() > MAX_TAGS {
+        // Tags AWS puts on a key (`aws:`) do not count against the limit.
+        if merged.keys().filter(|k| !Self::is_reserved(k)).count() > MAX_TAGS {
             return Err(Failure::too_many_tags());
         }
         Ok(merged)
