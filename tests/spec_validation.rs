@@ -490,6 +490,78 @@ fn lockout_lint_deny_that_spares_someone_is_allowed() {
 }
 
 #[test]
+fn lockout_lint_deny_to_the_account_or_to_any_key_is_a_lockout_as_kms_says() {
+    use kms_key::backend::memory::InMemoryBackend;
+    use kms_key::backend::{CreateKeyRequest, ErrorKind, KmsBackend};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for deny in [
+        // The account stands for every identity in it, the root's grantees included.
+        r#"{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        r#"{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"*","Resource":"*"}"#,
+        // Any key ARN of the policy's partition.
+        r#"{"Effect":"Deny","Principal":"*","Action":"*","Resource":"arn:aws:kms:*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:*:*:key/*"}"#,
+        // Excepting only resources that are no KMS key.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","NotResource":"arn:aws:s3:::x"}"#,
+    ] {
+        let policy = root_and(deny);
+        assert_eq!(
+            failures(b().policy(policy.as_str()).build()),
+            one("policy", ErrorCode::PolicyLockout),
+            "{deny}"
+        );
+        // KMS's own check (the in-memory KMS, caller role/admin of the account) agrees.
+        let kms = InMemoryBackend::new();
+        let mut request = CreateKeyRequest::new();
+        request.policy = Some(policy);
+        let refused = rt.block_on(kms.create_key(request)).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::PolicyLockout, "{deny}");
+    }
+    // A role granted PutKeyPolicy beside the root is in the denied account too.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:*","Resource":"*"},{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/key-admin"},"Action":"kms:PutKeyPolicy","Resource":"*"},{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"kms:PutKeyPolicy","Resource":"*"}]}"#;
+    let e = b().policy(policy).build().unwrap_err();
+    assert_eq!(e.codes(), [ErrorCode::PolicyLockout]);
+    assert_eq!(
+        e.errors()[0].message(),
+        "Deny statements without a Condition refuse kms:PutKeyPolicy to every principal an Allow grants it to (a Deny to an account covers every identity in it), so nobody could change this policy again; narrow a Deny's Principal, Action or Resource, add a Condition, or set bypass_policy_lockout_safety_check = true"
+    );
+}
+
+#[test]
+fn lockout_lint_deny_that_may_spare_someone_or_this_key_is_allowed() {
+    for deny in [
+        // Another account.
+        r#"{"Effect":"Deny","Principal":{"AWS":"444455556666"},"Action":"kms:PutKeyPolicy","Resource":"*"}"#,
+        // Another key, or keys of one Region and account only: maybe not this one.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:us-east-1:111122223333:key/*"}"#,
+        // Excepting KMS resources: this key may be among them.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","NotResource":"arn:aws:kms:*:*:key/abc"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","NotResource":"arn:aws:*"}"#,
+        // Everyone but one identity of the account: that one may still be allowed.
+        r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/nobody"},"Action":"*","Resource":"*"}"#,
+        // An account's conditional Deny.
+        r#"{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"kms:PutKeyPolicy","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}"#,
+    ] {
+        let built = b().policy(root_and(deny)).build();
+        assert!(built.is_ok(), "{deny}: {built:?}");
+    }
+}
+
+#[test]
+fn lockout_lint_names_an_allow_without_resource() {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*"}]}"#;
+    let e = b().policy(policy).build().unwrap_err();
+    assert_eq!(e.codes(), [ErrorCode::PolicyLockout]);
+    assert_eq!(
+        e.errors()[0].message(),
+        "no Allow statement lets any principal call kms:PutKeyPolicy (an Allow statement names it but has no Resource, so it grants nothing: add \"Resource\": \"*\"), so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true"
+    );
+}
+
+#[test]
 fn lockout_lint_deny_message_says_what_to_do() {
     let deny = r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*"}"#;
     let e = b().policy(root_and(deny)).build().unwrap_err();

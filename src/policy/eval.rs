@@ -166,6 +166,168 @@ pub(crate) fn denies_to_everyone(doc: &Doc, action: &str) -> bool {
     })
 }
 
+/// Whether some Allow would grant `action` to someone but for a missing `Resource`.
+pub(crate) fn grants_without_resource(doc: &Doc, action: &str) -> bool {
+    let action = action.to_lowercase();
+    doc.statements.iter().any(|s| {
+        s.effect == Some(Effect::Allow)
+            && !has_resource(s)
+            && names_someone(s)
+            && statement_covers_action(s, &action)
+    })
+}
+
+/// Whether every principal that some Allow grants `action` to is refused it by a Deny that
+/// certainly applies: no Condition, a principal that certainly covers the grantee, and a
+/// resource that certainly covers this key (see [`certainly_this_key`]). False when nothing
+/// grants the action (that is [`grants_to_anyone`]'s question).
+///
+/// Coverage: a Deny to `"*"` covers everyone; a Deny to an account (`arn:P:iam::A:root` or `A`)
+/// covers every identity of account A (KMS delegates the account to its IAM policies); any
+/// other value covers itself. A `NotPrincipal` Deny covers a grantee unless it lists that
+/// grantee, its account, or an identity of the account the grantee stands for. An Allow with
+/// `NotPrincipal` grants nearly everyone: only a Deny to `"*"` covers it. Erring towards "not
+/// covered" keeps the lint from refusing a policy KMS would accept.
+pub(crate) fn denies_every_grantee(
+    doc: &Doc,
+    action: &str,
+    principal_arns: &dyn Fn() -> Vec<String>,
+) -> bool {
+    let action = action.to_lowercase();
+    // Read only for a Deny on a narrower Resource than "*".
+    let partitions = std::cell::OnceCell::new();
+    let partitions = || partitions.get_or_init(|| principal_partitions(&principal_arns()));
+    let denies: Vec<&Stmt> = doc
+        .statements
+        .iter()
+        .filter(|s| {
+            s.effect == Some(Effect::Deny)
+                && !s.has_condition()
+                && statement_covers_action(s, &action)
+                && certainly_this_key(s, &partitions)
+        })
+        .collect();
+    if denies.is_empty() {
+        return false;
+    }
+    let mut granted = false;
+    for s in doc.statements.iter().filter(|s| {
+        s.effect == Some(Effect::Allow)
+            && has_resource(s)
+            && names_someone(s)
+            && statement_covers_action(s, &action)
+    }) {
+        granted = true;
+        let spared = match (&s.principal, &s.not_principal) {
+            (Some(p), _) => p.0.iter().any(|(kind, values)| {
+                values
+                    .iter()
+                    .any(|v| !denies.iter().any(|d| denies_principal(d, kind, v)))
+            }),
+            (None, Some(_)) => !denies.iter().any(|d| {
+                d.principal
+                    .as_ref()
+                    .is_some_and(Principals::includes_everyone)
+            }),
+            (None, None) => false,
+        };
+        if spared {
+            return false;
+        }
+    }
+    granted
+}
+
+/// Whether the Deny `d` certainly refuses the principal `grantee` of type `kind`.
+fn denies_principal(d: &Stmt, kind: &str, grantee: &str) -> bool {
+    match (&d.principal, &d.not_principal) {
+        (Some(p), _) => {
+            p.includes_everyone()
+                || p.0
+                    .iter()
+                    .any(|(k, values)| k == kind && values.iter().any(|v| covers(kind, v, grantee)))
+        }
+        (None, Some(np)) => {
+            grantee != "*"
+                && !np.0.iter().any(|(k, values)| {
+                    values.iter().any(|v| {
+                        v == "*"
+                            || (k == kind && (covers(kind, v, grantee) || covers(kind, grantee, v)))
+                    })
+                })
+        }
+        (None, None) => false,
+    }
+}
+
+/// Whether a principal value `denied` stands for `grantee` (both of type `kind`): the same
+/// value, or the account of an AWS identity.
+fn covers(kind: &str, denied: &str, grantee: &str) -> bool {
+    if denied == grantee {
+        return true;
+    }
+    if kind != AWS || grantee == "*" {
+        return false;
+    }
+    account_root(denied).is_some_and(|account| account_of(grantee) == Some(account))
+}
+
+/// The account of an AWS principal value (an account, or an IAM/STS ARN).
+fn account_of(principal: &str) -> Option<&str> {
+    account_root(principal).or_else(|| {
+        Arn::parse(principal)
+            .map(|a| a.account)
+            .filter(|a| is_account_id(a))
+    })
+}
+
+/// The partitions of the principals' ARNs (as written: the parsed policy keeps only the account
+/// of a root ARN); all of AWS's public ones when there are none (a key lives in the partition of
+/// the principals its policy names).
+fn principal_partitions(principal_arns: &[String]) -> Vec<String> {
+    let mut found: Vec<String> = principal_arns
+        .iter()
+        .filter_map(|v| Arn::parse(v).map(|a| a.partition.to_owned()))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    if found.is_empty() {
+        ["aws", "aws-cn", "aws-us-gov"].map(str::to_owned).to_vec()
+    } else {
+        found
+    }
+}
+
+/// Whether a statement's resource certainly includes this key, whose ARN is not known before
+/// it exists: a `Resource` pattern that matches every key ARN in the policy's partitions, or a
+/// `NotResource` none of whose patterns could name a KMS key.
+fn certainly_this_key<'p>(s: &Stmt, partitions: &impl Fn() -> &'p Vec<String>) -> bool {
+    if let Some(resources) = &s.resource {
+        return resources.iter().any(|p| {
+            p == "*"
+                || partitions().iter().all(|partition| {
+                let any_key = format!(
+                    "arn:{partition}:kms:zz-unknown-9:000000000000:key/00000000-0000-0000-0000-000000000000"
+                );
+                glob(p.as_bytes(), any_key.as_bytes())
+            })
+        });
+    }
+    if let Some(not_resources) = &s.not_resource {
+        return !not_resources.iter().any(|p| could_name_a_key(p));
+    }
+    false
+}
+
+/// Whether a resource pattern could match some KMS key ARN: anything but an ARN pattern whose
+/// service is spelled out and is not `kms`.
+fn could_name_a_key(pattern: &str) -> bool {
+    match pattern.splitn(4, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", _, service, ..] if !service.contains(['*', '?']) => *service == "kms",
+        _ => true,
+    }
+}
+
 /// Whether the statement applies to at least one principal.
 fn names_someone(stmt: &Stmt) -> bool {
     match (&stmt.principal, &stmt.not_principal) {

@@ -270,14 +270,32 @@ impl KeyPolicy {
         eval::denies_to_everyone(&self.doc, action)
     }
 
+    /// Whether an Allow would grant `action` but has no `Resource` (and so grants nothing).
+    pub(crate) fn grants_without_resource(&self, action: &str) -> bool {
+        eval::grants_without_resource(&self.doc, action)
+    }
+
+    /// Whether every principal some Allow grants `action` to is refused it by a Deny statement
+    /// that certainly applies (no Condition; its principal covers the grantee, an account
+    /// covering every identity of the account; its resource covers any key ARN of the
+    /// partition the policy's principals are in, or its `NotResource` names no KMS key). False
+    /// when no Allow grants `action` at all. Uncertain cases count as not denied, so that the
+    /// lockout lint never refuses a policy KMS would accept.
+    pub fn denies_every_grantee(&self, action: &str) -> bool {
+        eval::denies_every_grantee(&self.doc, action, &|| self.aws_principals())
+    }
+
     /// Whether nobody could ever change this policy again: no Allow statement lets any
-    /// principal call `kms:PutKeyPolicy` ([`KeyPolicy::grants_to_anyone`]), or an unconditional
-    /// Deny refuses it to every principal ([`KeyPolicy::denies_to_everyone`]). The question of
-    /// the policy lockout lint, which refuses such a policy unless
+    /// principal call `kms:PutKeyPolicy` ([`KeyPolicy::grants_to_anyone`]), or unconditional
+    /// Deny statements refuse it to everyone it is granted to
+    /// ([`KeyPolicy::denies_to_everyone`], [`KeyPolicy::denies_every_grantee`]). The question
+    /// of the policy lockout lint, which refuses such a policy unless
     /// `bypass_policy_lockout_safety_check` is set.
     pub fn locks_out_everyone(&self) -> bool {
         const PUT_KEY_POLICY: &str = "kms:PutKeyPolicy";
-        !self.grants_to_anyone(PUT_KEY_POLICY) || self.denies_to_everyone(PUT_KEY_POLICY)
+        !self.grants_to_anyone(PUT_KEY_POLICY)
+            || self.denies_to_everyone(PUT_KEY_POLICY)
+            || self.denies_every_grantee(PUT_KEY_POLICY)
     }
 
     /// Whether `principal_arn` may call `action` under this policy, as KMS's lockout safety

@@ -541,10 +541,17 @@ impl KmsKeySpecBuilder {
                     Ok(p) => {
                         if !self.bypass_policy_lockout_safety_check {
                             if !p.grants_to_anyone("kms:PutKeyPolicy") {
+                                let hint = if p.grants_without_resource("kms:PutKeyPolicy") {
+                                    " (an Allow statement names it but has no Resource, so it grants nothing: add \"Resource\": \"*\")"
+                                } else {
+                                    ""
+                                };
                                 err(
                                     "policy".into(),
                                     ErrorCode::PolicyLockout,
-                                    "no Allow statement lets any principal call kms:PutKeyPolicy, so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true".into(),
+                                    format!(
+                                        "no Allow statement lets any principal call kms:PutKeyPolicy{hint}, so nobody could change this policy again; grant it (e.g. kms:* to the account root) or set bypass_policy_lockout_safety_check = true"
+                                    ),
                                 );
                             } else if p.denies_to_everyone("kms:PutKeyPolicy") {
                                 // A Deny wins over every Allow: the grant above is void.
@@ -552,6 +559,12 @@ impl KmsKeySpecBuilder {
                                     "policy".into(),
                                     ErrorCode::PolicyLockout,
                                     "a Deny statement without a Condition denies kms:PutKeyPolicy to every principal (\"*\"), so nobody could change this policy again; narrow its Principal or Action, add a Condition, or set bypass_policy_lockout_safety_check = true".into(),
+                                );
+                            } else if p.denies_every_grantee("kms:PutKeyPolicy") {
+                                err(
+                                    "policy".into(),
+                                    ErrorCode::PolicyLockout,
+                                    "Deny statements without a Condition refuse kms:PutKeyPolicy to every principal an Allow grants it to (a Deny to an account covers every identity in it), so nobody could change this policy again; narrow a Deny's Principal, Action or Resource, add a Condition, or set bypass_policy_lockout_safety_check = true".into(),
                                 );
                             }
                         }
