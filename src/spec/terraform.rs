@@ -294,8 +294,19 @@ fn unescape_interpolations(v: &mut Value, path: &FieldPath, errors: &mut Vec<Val
             }
         }
         Value::Object(map) => {
-            for (k, item) in map.iter_mut() {
-                unescape_interpolations(item, &path.field(k), errors);
+            // Member names are templates too (Terraform's JSON syntax); a tag is addressed as
+            // `tags["KEY"]`, as in every other tag error.
+            let tags = path.as_str() == "tags" || path.as_str().ends_with(".tags");
+            let members = std::mem::take(map);
+            for (k, mut item) in members {
+                let member = if tags { path.key(&k) } else { path.field(&k) };
+                let mut name = Value::String(k);
+                unescape_interpolations(&mut name, &member, errors);
+                unescape_interpolations(&mut item, &member, errors);
+                let Value::String(name) = name else {
+                    unreachable!("a string stays a string")
+                };
+                map.insert(name, item);
             }
         }
         _ => {}
@@ -345,6 +356,41 @@ mod tests {
         .unwrap();
         let names: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn member_names_are_templates_too() {
+        // In a policy object and in tags: an interpolation in a name is refused where it is.
+        assert_eq!(
+            failures(
+                r#"{"resource": {"aws_kms_key": {"a": {"tags": {"${var.k}": "x", "e": "${var.e}"}, "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"${var.condkey}": "x"}}}]}}}}}"#
+            ),
+            [
+                (
+                    "resource.aws_kms_key.a.tags[\"${var.k}\"]".to_owned(),
+                    ErrorCode::InvalidValue
+                ),
+                (
+                    "resource.aws_kms_key.a.tags[\"e\"]".to_owned(),
+                    ErrorCode::InvalidValue
+                ),
+                (
+                    "resource.aws_kms_key.a.policy.Statement[0].Condition.StringEquals.${var.condkey}"
+                        .to_owned(),
+                    ErrorCode::InvalidValue
+                ),
+            ]
+        );
+        // `$${` in a name is a literal `${`.
+        let keys = from_terraform_json(
+            r#"{"resource": {"aws_kms_key": {"a": {"policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/$${team}": "x"}}}]}}}}}"#,
+        )
+        .unwrap();
+        let policy = keys[0].spec.policy().unwrap().as_str();
+        assert!(
+            policy.contains(r#""aws:PrincipalTag/${team}":"x""#),
+            "{policy}"
+        );
     }
 
     #[test]
