@@ -32,9 +32,13 @@ impl UnknownValue {
 }
 
 /// Compares spellings the way users write them: the wire name (`SIGN_VERIFY`) or CDKTF's
-/// camelCase (`signVerify`) are both accepted; case and `_` are ignored, nothing else is.
+/// camelCase (`signVerify`), in any case. Underscores are either where the wire name has them
+/// or absent: `S_I_G_N_VERIFY` is no spelling of anything.
 fn same_spelling(given: &str, wire: &str) -> bool {
-    let mut g = given.chars().filter(|c| *c != '_');
+    if given.contains('_') {
+        return given.eq_ignore_ascii_case(wire);
+    }
+    let mut g = given.chars();
     let mut w = wire.chars().filter(|c| *c != '_');
     loop {
         match (g.next(), w.next()) {
@@ -287,8 +291,16 @@ mod tests {
         assert!(text.starts_with(
             "unknown key spec `RSA_1024`; expected one of: SYMMETRIC_DEFAULT, RSA_2048"
         ));
-        // Near misses are not accepted: only case and underscores are forgiven.
+        // Near misses are not accepted: only case and the camelCase spelling are forgiven.
         assert!("RSA-2048".parse::<KeySpec>().is_err());
         assert!("RSA2048X".parse::<KeySpec>().is_err());
+        assert!("r_s_a_2_0_4_8".parse::<KeySpec>().is_err());
+        assert!("SIGN__VERIFY".parse::<KeyUsage>().is_err());
+        assert!("_SIGN_VERIFY".parse::<KeyUsage>().is_err());
+        assert_eq!(
+            "sign_verify".parse::<KeyUsage>().unwrap(),
+            KeyUsage::SignVerify
+        );
+        assert_eq!("RSA2048".parse::<KeySpec>().unwrap(), KeySpec::Rsa2048);
     }
 }
