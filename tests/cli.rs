@@ -584,6 +584,29 @@ fn an_unreachable_endpoint_is_a_backend_failure_and_fails_fast() {
     assert!(!dir.path().join(".kms-key").exists());
 }
 
+#[cfg(feature = "aws")]
+#[test]
+fn no_region_is_refused_before_any_call() {
+    let dir = Workdir::new("no_region");
+    let spec = seed("a.json");
+    let missing = dir.file("no-such-aws-file");
+    let out = dir.run_with(
+        &["plan", &spec, "--endpoint-url", "http://127.0.0.1:9"],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_CONFIG_FILE", &missing),
+            ("AWS_SHARED_CREDENTIALS_FILE", &missing),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_exit(&out, 2);
+    assert_eq!(
+        out.stderr,
+        "error: no AWS Region is configured: set AWS_REGION (or a region in your AWS profile)\n"
+    );
+}
+
 // ----- safety of multi-key runs, names pending deletion, state, principals -----
 
 #[test]

@@ -263,6 +263,12 @@ async fn open_aws(endpoint: Option<&str>) -> Result<Backend, String> {
         Some(url) => AwsBackend::from_env_with_endpoint(url).await,
         None => AwsBackend::from_env().await,
     };
+    if aws.region().is_none() {
+        return Err(
+            "no AWS Region is configured: set AWS_REGION (or a region in your AWS profile)"
+                .to_owned(),
+        );
+    }
     Ok(Backend {
         dyn_backend: Arc::new(RateLimited::kms_defaults(aws)),
         memory: None,

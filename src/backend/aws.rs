@@ -137,6 +137,12 @@ impl AwsBackend {
         Self::from_conf(&config)
     }
 
+    /// The Region the client sends requests to; `None` when the configuration has none (every
+    /// call would then fail: check it before a run).
+    pub fn region(&self) -> Option<&str> {
+        self.client.config().region().map(|r| r.as_ref())
+    }
+
     /// A backend on `client` exactly as configured, **SDK retries included**.
     ///
     /// The escape hatch for callers that want the SDK to retry: then don't also use the
@@ -158,11 +164,6 @@ impl AwsBackend {
     /// [`AwsBackend::with_sdk_retries`]).
     pub fn sdk_retries(&self) -> bool {
         self.sdk_retries
-    }
-
-    /// The Region the client calls, if it has one.
-    fn region(&self) -> Option<&str> {
-        self.client.config().region().map(|r| r.as_ref())
     }
 
     /// The key reference to send for `key` in `operation` (see the module docs, "Addressing

@@ -177,7 +177,7 @@ impl Workdir {
         )
     }
 
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(binary());
         command
             .args(args)
