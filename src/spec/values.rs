@@ -228,12 +228,13 @@ pub fn validate_key_id(id: &str) -> Result<(), crate::ValidationErrors> {
         parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| hex(p, n))
     }
     fn alias(s: &str) -> bool {
+        // The API's pattern (`[a-zA-Z0-9:/_-]`, 1-256 characters with the prefix).
         s.strip_prefix("alias/").is_some_and(|name| {
             !name.is_empty()
                 && name.len() <= 250
                 && name
                     .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'))
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b':'))
         })
     }
     fn arn(s: &str) -> bool {
