@@ -921,3 +921,28 @@ async fn import_of_a_policy_near_the_size_limit_gives_a_valid_spec_file() {
     let planned = r.plan(&imported, &Target::key_id(&id)).await.unwrap();
     assert!(planned.plan().is_empty(), "{}", planned.plan());
 }
+
+#[tokio::test]
+async fn import_of_a_policy_with_escaped_characters_beyond_latin_1_round_trips() {
+    // Sent escaped (the text is ASCII); the key's policy holds the characters themselves, which a
+    // policy may not hold as such: the imported spec escapes them again.
+    let (backend, r) = setup(InMemoryBackend::new());
+    let mut req = request();
+    req.policy = Some(P_ROOT.replace("\"Root\"", r#""R\u2028\u4e2d\ud83d\ude00t""#));
+    let id = existing(&backend, req).await;
+    let imported = r.import(&id).await.unwrap();
+    let policy = imported.policy().unwrap().as_str();
+    assert!(
+        policy.contains(r#""Sid":"R\u2028\u4e2d\ud83d\ude00t""#),
+        "{policy}"
+    );
+    let text = serde_json::to_string(&imported).unwrap();
+    assert_eq!(KmsKeySpec::from_json(&text).unwrap(), imported);
+    assert!(
+        r.plan(&imported, &Target::key_id(&id))
+            .await
+            .unwrap()
+            .plan()
+            .is_empty()
+    );
+}

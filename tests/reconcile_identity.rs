@@ -363,6 +363,8 @@ async fn a_malformed_key_id_is_a_typed_error_with_zero_calls() {
         "arn:aws:kms:us-east-1:111122223333:key/",
         "arn:aws:s3:::bucket",
         "alias/",
+        "arn:*:kms:*:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms: :111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     ] {
         let errors = [
             r.reconcile(&spec, &Target::key_id(bad)).await.unwrap_err(),
@@ -397,6 +399,8 @@ async fn a_malformed_key_id_is_a_typed_error_with_zero_calls() {
         "arn:aws-cn:kms:cn-north-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
         "alias/orders-db",
         "arn:aws:kms:us-east-1:111122223333:alias/orders/db",
+        "arn:aws-iso-b:kms:us-isob-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "alias/team:orders",
     ] {
         let err = r.plan(&spec, &Target::key_id(good)).await.unwrap_err();
         assert!(

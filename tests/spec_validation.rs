@@ -544,9 +544,34 @@ fn lockout_lint_deny_that_may_spare_someone_or_this_key_is_allowed() {
         r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/nobody"},"Action":"*","Resource":"*"}"#,
         // An account's conditional Deny.
         r#"{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"kms:PutKeyPolicy","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}"#,
+        // Patterns that fix part of the key's Region, account or id: a real key may not match.
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:*:*:key/0*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:*:000000000000:*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:z*"}"#,
+        r#"{"Effect":"Deny","Principal":"*","Action":"kms:PutKeyPolicy","Resource":"arn:aws:kms:*:*:key/????????-????-????-????-????????????"}"#,
     ] {
         let built = b().policy(root_and(deny)).build();
         assert!(built.is_ok(), "{deny}: {built:?}");
+    }
+    // Everyone but a session of the role that is granted: that session may still change it.
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/admin"},"Action":"kms:*","Resource":"*"},{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:sts::111122223333:assumed-role/admin/ci"},"Action":"kms:PutKeyPolicy","Resource":"*"}]}"#;
+    let built = b().policy(policy).build();
+    assert!(built.is_ok(), "{built:?}");
+}
+
+#[test]
+fn lockout_lint_counts_only_principals_that_can_call_kms() {
+    for policy in [
+        // Everyone but everyone.
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"*"},"Action":"kms:*","Resource":"*"}]}"#,
+        // A service principal does not call PutKeyPolicy as itself.
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"logs.amazonaws.com"},"Action":"kms:*","Resource":"*"}]}"#,
+    ] {
+        assert_eq!(
+            failures(b().policy(policy).build()),
+            one("policy", ErrorCode::PolicyLockout),
+            "{policy}"
+        );
     }
 }
 

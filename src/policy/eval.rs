@@ -219,11 +219,15 @@ pub(crate) fn denies_every_grantee(
     }) {
         granted = true;
         let spared = match (&s.principal, &s.not_principal) {
-            (Some(p), _) => p.0.iter().any(|(kind, values)| {
-                values
-                    .iter()
-                    .any(|v| !denies.iter().any(|d| denies_principal(d, kind, v)))
-            }),
+            (Some(p), _) => {
+                p.0.iter()
+                    .filter(|(kind, _)| kind == AWS)
+                    .any(|(kind, values)| {
+                        values
+                            .iter()
+                            .any(|v| !denies.iter().any(|d| denies_principal(d, kind, v)))
+                    })
+            }
             (None, Some(_)) => !denies.iter().any(|d| {
                 d.principal
                     .as_ref()
@@ -248,13 +252,20 @@ fn denies_principal(d: &Stmt, kind: &str, grantee: &str) -> bool {
                     .any(|(k, values)| k == kind && values.iter().any(|v| covers(kind, v, grantee)))
         }
         (None, Some(np)) => {
+            // Spared when an identity the grantee stands for is among those the NotPrincipal
+            // lists (an account and its identities, a role and its sessions).
+            let overlaps = |listed: &str| {
+                listed == "*"
+                    || Caller::new(listed).matches_value(kind, grantee)
+                    || Caller::new(grantee).matches_value(kind, listed)
+                    || account_root(grantee)
+                        .is_some_and(|account| account_of(listed) == Some(account))
+            };
             grantee != "*"
-                && !np.0.iter().any(|(k, values)| {
-                    values.iter().any(|v| {
-                        v == "*"
-                            || (k == kind && (covers(kind, v, grantee) || covers(kind, grantee, v)))
-                    })
-                })
+                && !np
+                    .0
+                    .iter()
+                    .any(|(k, values)| k == kind && values.iter().any(|v| overlaps(v)))
         }
         (None, None) => false,
     }
@@ -306,11 +317,11 @@ fn certainly_this_key<'p>(s: &Stmt, partitions: &impl Fn() -> &'p Vec<String>) -
         return resources.iter().any(|p| {
             p == "*"
                 || partitions().iter().all(|partition| {
-                let any_key = format!(
-                    "arn:{partition}:kms:zz-unknown-9:000000000000:key/00000000-0000-0000-0000-000000000000"
-                );
-                glob(p.as_bytes(), any_key.as_bytes())
-            })
+                    KEY_SAMPLES.iter().all(|(region, account, id)| {
+                        let key = format!("arn:{partition}:kms:{region}:{account}:key/{id}");
+                        glob(p.as_bytes(), key.as_bytes())
+                    })
+                })
         });
     }
     if let Some(not_resources) = &s.not_resource {
@@ -318,6 +329,21 @@ fn certainly_this_key<'p>(s: &Stmt, partitions: &impl Fn() -> &'p Vec<String>) -
     }
     false
 }
+
+/// Two key ARNs (Region, account, key id) that differ in every character that can differ: a
+/// Resource pattern matching both leaves those parts to wildcards, so it matches any key.
+const KEY_SAMPLES: [(&str, &str, &str); 2] = [
+    (
+        "zz-unknown-9",
+        "000000000000",
+        "11111111-1111-1111-1111-111111111111",
+    ),
+    (
+        "qq-other-1",
+        "987654321098",
+        "mrk-abcdefabcdefabcdefabcdefabcdefab",
+    ),
+];
 
 /// Whether a resource pattern could match some KMS key ARN: anything but an ARN pattern whose
 /// service is spelled out and is not `kms`.
@@ -328,12 +354,17 @@ fn could_name_a_key(pattern: &str) -> bool {
     }
 }
 
-/// Whether the statement applies to at least one principal.
+/// Whether the statement applies to at least one principal that can call KMS: an AWS
+/// principal (`Service`, `Federated` and `CanonicalUser` principals do not sign KMS requests as
+/// themselves).
 fn names_someone(stmt: &Stmt) -> bool {
     match (&stmt.principal, &stmt.not_principal) {
-        (Some(p), _) => p.0.iter().any(|(_, values)| !values.is_empty()),
-        // Excluding some principals leaves (nearly) everyone else.
-        (None, Some(_)) => true,
+        (Some(p), _) => {
+            p.0.iter()
+                .any(|(kind, values)| kind == AWS && !values.is_empty())
+        }
+        // Excluding some principals leaves (nearly) everyone else, unless it excludes everyone.
+        (None, Some(np)) => !np.includes_everyone(),
         (None, None) => false,
     }
 }

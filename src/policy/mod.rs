@@ -390,9 +390,28 @@ fn json_string_body(s: &str) -> String {
         .to_owned()
 }
 
-/// `text` as compact JSON, members in their order (`None` when it is not JSON).
+/// `text` as compact JSON, members in their order, with every character a policy may not hold
+/// as such written as a `\uXXXX` escape (`None` when it is not JSON). KMS may answer with such
+/// a character unescaped although the policy it was sent escaped it.
 pub(crate) fn compact_text(text: &str) -> Option<String> {
-    json::parse(text).ok().map(|j| j.to_compact_text())
+    let compact = json::parse(text).ok()?.to_compact_text();
+    if compact.chars().all(json::is_allowed_char) {
+        return Some(compact);
+    }
+    // Outside tab, LF, CR and U+0020..=U+00FF every character is inside a string (JSON's own
+    // characters are ASCII), where an escape means the same.
+    let mut out = String::with_capacity(compact.len() + 16);
+    for c in compact.chars() {
+        if json::is_allowed_char(c) {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    Some(out)
 }
 
 impl PartialEq for KeyPolicy {

@@ -242,10 +242,15 @@ pub fn validate_key_id(id: &str) -> Result<(), crate::ValidationErrors> {
         let [scheme, partition, service, region, account, resource] = parts[..] else {
             return false;
         };
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
         scheme == "arn"
-            && !partition.is_empty()
+            && word(partition)
             && service == "kms"
-            && !region.is_empty()
+            && word(region)
             && account.len() == 12
             && account.bytes().all(|b| b.is_ascii_digit())
             && (resource.strip_prefix("key/").is_some_and(bare_id) || alias(resource))
