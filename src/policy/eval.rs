@@ -184,10 +184,12 @@ pub(crate) fn grants_without_resource(doc: &Doc, action: &str) -> bool {
 ///
 /// Coverage: a Deny to `"*"` covers everyone; a Deny to an account (`arn:P:iam::A:root` or `A`)
 /// covers every identity of account A (KMS delegates the account to its IAM policies); any
-/// other value covers itself. A `NotPrincipal` Deny covers a grantee unless it lists that
-/// grantee, its account, or an identity of the account the grantee stands for. An Allow with
-/// `NotPrincipal` grants nearly everyone: only a Deny to `"*"` covers it. Erring towards "not
-/// covered" keeps the lint from refusing a policy KMS would accept.
+/// other value covers itself. A `NotPrincipal` Deny covers a grantee unless it lists an
+/// identity the grantee stands for (the grantee, its account, an identity of the account the
+/// grantee is, a session of the role the grantee is). Only AWS principals are grantees (others
+/// do not call KMS as themselves). An Allow with `NotPrincipal` grants nearly everyone: only a
+/// Deny to `"*"` covers it. Erring towards "not covered" keeps the lint from refusing a policy
+/// KMS would accept.
 pub(crate) fn denies_every_grantee(
     doc: &Doc,
     action: &str,
