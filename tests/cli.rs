@@ -120,7 +120,7 @@ fn a_logical_name_and_its_tag_are_checked_before_any_call() {
         (0..50).map(|i| (format!("k{i}"), json!(""))).collect();
     let fifty = dir.write("fifty.json", &json!({ "tags": tags }).to_string());
     let name_error = json!({"field": "name", "code": "invalid_name", "message": "logical name \"a#b\" has the character '#'; it is stored as a tag value, which allows letters, numbers, spaces and + - = . _ : / @"});
-    let tags_error = json!({"field": "tags", "code": "too_many_tags", "message": "has 50 tags; a key known by its logical name also carries the kms-key:name tag, and KMS allows at most 50: drop a tag, or target the key with --key-id"});
+    let tags_error = json!({"field": "tags", "code": "too_many_tags", "message": "50 tags plus the kms-key:name ownership tag that kms-key keeps on the key exceed the 50 tags KMS allows per key; drop 1, or target the key with --key-id"});
     for (file, error) in [(&bad_name, &name_error), (&fifty, &tags_error)] {
         for command in ["validate", "plan", "apply"] {
             let out = dir.run(&[command, file, "--json"]);

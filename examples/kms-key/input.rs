@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use kms_key::plan::{PlanOptions, plan};
 use kms_key::spec::terraform::{NamedSpec, from_terraform_json, is_terraform_json};
-use kms_key::spec::{MAX_TAGS, OWNERSHIP_TAG_KEY};
-use kms_key::{ErrorCode, KmsKeySpec, ValidationError, ValidationErrors};
+use kms_key::{ErrorCode, KmsKeySpec, PlanError, ValidationError, ValidationErrors};
 
 /// The keys a file describes.
 pub struct Inputs {
@@ -28,15 +28,21 @@ impl Inputs {
             };
             if let Err(e) = kms_key::spec::validate_name(&k.name) {
                 errors.extend(e);
+                continue;
             }
-            let tags = k.spec.tags().map_or(0, |t| t.len());
-            if tags >= MAX_TAGS {
+            // The library's own rule: planning the create (pure, no call) refuses a spec that
+            // leaves no room for the ownership tag.
+            if let Err(refusal @ PlanError::TooManyTags { .. }) =
+                plan(&k.spec, None, &PlanOptions::named(k.name.as_str()))
+            {
+                let field = refusal.field().unwrap_or("tags");
+                // The refusal names its field first; the error carries it as its path.
+                let text = refusal.to_string();
+                let text = text.strip_prefix(&format!("{field}: ")).unwrap_or(&text);
                 errors.push(ValidationError::new(
-                    at("tags"),
+                    at(field),
                     ErrorCode::TooManyTags,
-                    format!(
-                        "has {tags} tags; a key known by its logical name also carries the {OWNERSHIP_TAG_KEY} tag, and KMS allows at most {MAX_TAGS}: drop a tag, or target the key with --key-id"
-                    ),
+                    format!("{text}, or target the key with --key-id"),
                 ));
             }
         }
