@@ -137,10 +137,20 @@ impl<'a> Caller<'a> {
 
 /// Whether some Allow statement with some principal covers `action`.
 pub(crate) fn grants_to_anyone(doc: &Doc, action: &str) -> bool {
+    some_allow(doc, action, true)
+}
+
+/// Whether some Allow would grant `action` to someone but for a missing `Resource`.
+pub(crate) fn grants_without_resource(doc: &Doc, action: &str) -> bool {
+    some_allow(doc, action, false)
+}
+
+/// Whether some Allow names someone, covers `action`, and has a resource element or not.
+fn some_allow(doc: &Doc, action: &str, with_resource: bool) -> bool {
     let action = action.to_lowercase();
     doc.statements.iter().any(|s| {
         s.effect == Some(Effect::Allow)
-            && has_resource(s)
+            && has_resource(s) == with_resource
             && names_someone(s)
             && statement_covers_action(s, &action)
     })
@@ -162,17 +172,6 @@ pub(crate) fn denies_to_everyone(doc: &Doc, action: &str) -> bool {
             && s.principal
                 .as_ref()
                 .is_some_and(Principals::includes_everyone)
-            && statement_covers_action(s, &action)
-    })
-}
-
-/// Whether some Allow would grant `action` to someone but for a missing `Resource`.
-pub(crate) fn grants_without_resource(doc: &Doc, action: &str) -> bool {
-    let action = action.to_lowercase();
-    doc.statements.iter().any(|s| {
-        s.effect == Some(Effect::Allow)
-            && !has_resource(s)
-            && names_someone(s)
             && statement_covers_action(s, &action)
     })
 }
